@@ -1,0 +1,54 @@
+#pragma once
+// echo-server's options: command line and INI config file through Boost.Program_options.
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "asio_echo/endpoint.hpp"
+#include "asio_echo/log.hpp"
+#include "asio_echo/transform.hpp"
+
+namespace asio_echo {
+
+/// How threads and io_contexts are arranged (see the README's design notes for figures).
+enum class io_model {
+    per_thread, ///< one io_context per thread; one acceptor deals sockets round-robin (default)
+    shared,     ///< one io_context run by every thread; sessions on strands
+    reuse_port, ///< one io_context per thread, each with its own SO_REUSEPORT listeners
+};
+
+/// Parses per-thread|shared|reuse-port; throws usage_error otherwise.
+io_model parse_io_model(const std::string& text);
+
+/// Everything echo-server needs to start. Plain value.
+struct server_config {
+    std::vector<endpoint> listen;           ///< TCP and UDP on the same port (port 0: one free
+                                            ///< port that is free for both)
+    std::vector<endpoint> tcp;              ///< TCP only
+    std::vector<endpoint> udp;              ///< UDP only
+    mode echo_mode = mode::echo;            ///< what is done to the bytes
+    unsigned threads = 1;                   ///< io threads, at least 1
+    io_model model = io_model::per_thread;  ///< thread/io_context arrangement
+    std::size_t buffer_size = 64 * 1024;    ///< per-session TCP buffer, bytes
+    log_level level = log_level::info;      ///< log threshold
+    std::optional<std::string> config_file; ///< the file the values came from, if any
+};
+
+/// The result of parsing: either a config to run, or text to print and exit 0 (--help,
+/// --version).
+struct parse_result {
+    std::optional<server_config> config; ///< set when the server should run
+    std::string output;                  ///< help or version text otherwise
+};
+
+/// Parses argv (and the --config file it names). The command line overrides the file; when
+/// the command line names any endpoint (--listen, --tcp, --udp) the file's endpoints are
+/// ignored. Throws usage_error with a one-line message on any bad input.
+parse_result parse_server_config(int argc, const char* const argv[]);
+
+/// The program's version, as --version prints it.
+const char* version() noexcept;
+
+} // namespace asio_echo

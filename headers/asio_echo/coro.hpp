@@ -1,0 +1,38 @@
+#pragma once
+// Coroutine vocabulary shared by the server and the client.
+
+#include <exception>
+#include <string>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "asio_echo/log.hpp"
+
+namespace asio_echo {
+
+/// Completion token that returns errors as values: auto [ec, n] = co_await op(nothrow).
+/// EOF, reset and abort are outcomes of a connection, not exceptions.
+inline constexpr auto nothrow = boost::asio::as_tuple(boost::asio::use_awaitable);
+
+/// Completion handler for co_spawn: a coroutine that throws is logged, never lost silently
+/// (unlike `detached`) and never takes the process down.
+struct log_failure {
+    const char* what; ///< names the coroutine in the log line
+
+    void operator()(const std::exception_ptr& failure) const {
+        if (!failure) {
+            return;
+        }
+        try {
+            std::rethrow_exception(failure);
+        } catch (const std::exception& e) {
+            log(log_level::error, std::string(what) + " failed: " + e.what());
+        } catch (...) {
+            log(log_level::error, std::string(what) + " failed: unknown exception");
+        }
+    }
+};
+
+} // namespace asio_echo

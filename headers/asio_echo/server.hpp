@@ -1,0 +1,83 @@
+#pragma once
+// The echo server: binds the configured endpoints, runs the accept loops, sessions and datagram
+// loops on an io_pool, and stops on request or signal.
+
+#include <atomic>
+#include <memory>
+#include <vector>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/udp.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include "asio_echo/config.hpp"
+#include "asio_echo/connection_set.hpp"
+#include "asio_echo/io_pool.hpp"
+#include "asio_echo/stats.hpp"
+#include "asio_echo/tcp_session.hpp"
+
+namespace asio_echo {
+
+/// An echo server. Lifecycle: construct, [handle_signals()], start(), then stop() from any
+/// thread and wait(). The destructor stops and waits.
+class server {
+public:
+    /// A server replying with the transform of config.echo_mode.
+    explicit server(server_config config);
+    /// A server replying with a transform of the embedder's own (config.echo_mode is ignored).
+    server(server_config config, transform reply);
+    ~server();
+    server(const server&) = delete;
+    server& operator=(const server&) = delete;
+
+    /// Makes SIGINT and SIGTERM call stop(). Throws std::system_error when the signals cannot
+    /// be set up. Call before start(). Not thread safe.
+    void handle_signals();
+
+    /// Binds every endpoint and starts serving; logs "listening tcp|udp HOST:PORT" for each.
+    /// Throws unavailable_error naming the endpoint when one cannot be bound (nothing is left
+    /// running), std::system_error when threads cannot start. Not thread safe.
+    void start();
+
+    /// Stops accepting, closes the UDP sockets and every connection; the threads return once
+    /// all coroutines ended. Idempotent. Thread safe, also from a pool thread.
+    void stop();
+
+    /// Blocks until every thread returned (after stop()). Not from a pool thread.
+    void wait();
+
+    /// The bound TCP endpoints, real ports included, in configuration order (--listen first).
+    /// Valid after start(). Thread safe.
+    const std::vector<boost::asio::ip::tcp::endpoint>& tcp_endpoints() const { return tcp_bound_; }
+
+    /// The bound UDP endpoints, as tcp_endpoints(). Thread safe after start().
+    const std::vector<boost::asio::ip::udp::endpoint>& udp_endpoints() const { return udp_bound_; }
+
+    /// The counters now. Thread safe.
+    stats_snapshot counters() const { return counters_.snapshot(); }
+
+    /// The number of open TCP connections. Thread safe.
+    std::size_t connections() const { return connections_.size(); }
+
+private:
+    void bind_all();
+    void bind_tcp(const boost::asio::ip::tcp::endpoint& where);
+    void bind_udp(const boost::asio::ip::udp::endpoint& where);
+    bool bind_pair_on_free_port(const boost::asio::ip::address& address);
+    std::size_t contexts_per_listener() const;
+
+    server_config config_;       ///< as given
+    stats counters_;             ///< shared by every session and loop
+    connection_set connections_; ///< live sessions, for stop()
+    session_env env_;            ///< what sessions share
+    io_pool pool_;               ///< threads and io_contexts
+    std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>> acceptors_; ///< all listeners
+    std::vector<std::unique_ptr<boost::asio::ip::udp::socket>> udp_sockets_; ///< all UDP sockets
+    std::vector<boost::asio::ip::tcp::endpoint> tcp_bound_; ///< one per configured TCP endpoint
+    std::vector<boost::asio::ip::udp::endpoint> udp_bound_; ///< one per configured UDP endpoint
+    std::unique_ptr<boost::asio::signal_set> signals_;      ///< SIGINT/SIGTERM, when asked
+    std::size_t next_context_ = 0;      ///< spreads single listeners over the io_contexts
+    std::atomic<bool> stopping_{false}; ///< stop() ran
+};
+
+} // namespace asio_echo

@@ -1,0 +1,186 @@
+#include "asio_echo/config.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <boost/program_options.hpp>
+
+#include "asio_echo/errors.hpp"
+
+#ifndef ASIO_ECHO_VERSION
+#define ASIO_ECHO_VERSION "0.0.0"
+#endif
+
+namespace po = boost::program_options;
+
+namespace asio_echo {
+namespace {
+
+po::options_description make_options() {
+    po::options_description general("General");
+    general.add_options()("help,h", "print this help and exit")("version,V",
+                                                                "print the version and exit")(
+        "config,c", po::value<std::string>()->value_name("FILE"),
+        "read options from an INI file (keys as the long options: listen = 127.0.0.1:9999);"
+        " the command line overrides it");
+    po::options_description service("Service");
+    service.add_options()(
+        "listen,l", po::value<std::vector<std::string>>()->value_name("HOST:PORT"),
+        "serve TCP and UDP on HOST:PORT (IPv6 as [::1]:PORT; port 0 picks a free port);"
+        " repeatable; default 127.0.0.1:9999")(
+        "tcp", po::value<std::vector<std::string>>()->value_name("HOST:PORT"),
+        "serve TCP only on HOST:PORT; repeatable")(
+        "udp", po::value<std::vector<std::string>>()->value_name("HOST:PORT"),
+        "serve UDP only on HOST:PORT; repeatable")(
+        "mode,m", po::value<std::string>()->value_name("MODE")->default_value("echo"),
+        "echo (RFC 862: bytes back unchanged) or upper (ASCII a-z upper-cased)")(
+        "threads,t", po::value<std::string>()->value_name("N"),
+        "io threads (default: the number of hardware threads)")(
+        "buffer-size", po::value<std::string>()->value_name("BYTES")->default_value("65536"),
+        "per-connection TCP buffer, 512 to 16777216 bytes")(
+        "io-model", po::value<std::string>()->value_name("MODEL")->default_value("per-thread"),
+        "per-thread (one io_context per thread, default), shared (one io_context, N threads)"
+        " or reuse-port (a SO_REUSEPORT listener per thread)")(
+        "log-level", po::value<std::string>()->value_name("LEVEL")->default_value("info"),
+        "error, warn, info or debug");
+    po::options_description all;
+    all.add(general).add(service);
+    return all;
+}
+
+/// Parses a whole decimal number within [low, high]; the option name goes in the message.
+unsigned long parse_number(const std::string& option, const std::string& text, unsigned long low,
+                           unsigned long high) {
+    std::size_t used = 0;
+    unsigned long value = 0;
+    bool ok = !text.empty() && text.front() != '-' && text.front() != '+';
+    if (ok) {
+        try {
+            value = std::stoul(text, &used);
+        } catch (const std::exception&) {
+            ok = false;
+        }
+    }
+    if (!ok || used != text.size()) {
+        throw usage_error("invalid value '" + text + "' for --" + option + ": not a number");
+    }
+    if (value < low || value > high) {
+        throw usage_error("invalid value '" + text + "' for --" + option + ": must be " +
+                          std::to_string(low) + " to " + std::to_string(high));
+    }
+    return value;
+}
+
+std::vector<endpoint> endpoints_of(const po::variables_map& vm, const char* key) {
+    std::vector<endpoint> result;
+    if (vm.count(key)) {
+        for (const auto& text : vm[key].as<std::vector<std::string>>()) {
+            result.push_back(parse_endpoint(text));
+        }
+    }
+    return result;
+}
+
+} // namespace
+
+io_model parse_io_model(const std::string& text) {
+    if (text == "per-thread") {
+        return io_model::per_thread;
+    }
+    if (text == "shared") {
+        return io_model::shared;
+    }
+    if (text == "reuse-port") {
+        return io_model::reuse_port;
+    }
+    throw usage_error("unknown io model '" + text +
+                      "' (expected per-thread, shared or reuse-port)");
+}
+
+const char* version() noexcept {
+    return ASIO_ECHO_VERSION;
+}
+
+parse_result parse_server_config(int argc, const char* const argv[]) {
+    auto options = make_options();
+    po::variables_map cli;
+    po::variables_map vm;
+    try {
+        // Command line first: Program_options keeps the first value stored, so it wins.
+        po::store(po::command_line_parser(argc, argv).options(options).run(), cli);
+        po::store(po::command_line_parser(argc, argv).options(options).run(), vm);
+        if (vm.count("help")) {
+            std::ostringstream text;
+            text << "Usage: echo-server [OPTIONS]\n"
+                    "TCP and UDP echo service (RFC 862) on Boost.Asio C++20 coroutines.\n\n"
+                 << options
+                 << "\nExit codes: 0 success (also after SIGINT/SIGTERM), 64 bad usage,\n"
+                    "69 cannot bind or listen, 71 operating-system failure at start-up.\n";
+            return {std::nullopt, text.str()};
+        }
+        if (vm.count("version")) {
+            return {std::nullopt, std::string("echo-server ") + version() + "\n"};
+        }
+        std::optional<std::string> file;
+        if (vm.count("config")) {
+            file = vm["config"].as<std::string>();
+            std::ifstream in(*file);
+            if (!in) {
+                throw usage_error("cannot read config file '" + *file +
+                                  "': " + std::strerror(errno));
+            }
+            po::variables_map from_file;
+            try {
+                po::store(po::parse_config_file(in, options), from_file);
+            } catch (const po::error& e) {
+                throw usage_error("config file '" + *file + "': " + e.what());
+            }
+            bool cli_has_endpoints = cli.count("listen") || cli.count("tcp") || cli.count("udp");
+            for (const auto& [key, value] : from_file) {
+                bool endpoint_key = key == "listen" || key == "tcp" || key == "udp";
+                if (key == "config" || key == "help" || key == "version") {
+                    throw usage_error("config file '" + *file + "': option '" + key +
+                                      "' is only valid on the command line");
+                }
+                if (endpoint_key && cli_has_endpoints) {
+                    continue;
+                }
+                // A value the command line set explicitly wins; a default does not.
+                auto it = vm.find(key);
+                if (it == vm.end() || it->second.defaulted()) {
+                    vm.erase(key);
+                    vm.emplace(key, value);
+                }
+            }
+        }
+        po::notify(vm);
+
+        server_config config;
+        config.config_file = file;
+        config.listen = endpoints_of(vm, "listen");
+        config.tcp = endpoints_of(vm, "tcp");
+        config.udp = endpoints_of(vm, "udp");
+        if (config.listen.empty() && config.tcp.empty() && config.udp.empty()) {
+            config.listen.push_back({"127.0.0.1", 9999});
+        }
+        config.echo_mode = parse_mode(vm["mode"].as<std::string>());
+        if (vm.count("threads")) {
+            config.threads = static_cast<unsigned>(
+                parse_number("threads", vm["threads"].as<std::string>(), 1, 1024));
+        } else {
+            config.threads = std::max(1u, std::thread::hardware_concurrency());
+        }
+        config.buffer_size =
+            parse_number("buffer-size", vm["buffer-size"].as<std::string>(), 512, 16 * 1024 * 1024);
+        config.model = parse_io_model(vm["io-model"].as<std::string>());
+        config.level = parse_log_level(vm["log-level"].as<std::string>());
+        return {config, {}};
+    } catch (const po::error& e) {
+        throw usage_error(e.what());
+    }
+}
+
+} // namespace asio_echo

@@ -1,0 +1,94 @@
+#include "asio_echo/endpoint.hpp"
+
+#include <charconv>
+
+namespace asio_echo {
+namespace {
+
+[[noreturn]] void fail(std::string_view text, std::string_view why) {
+    throw usage_error("invalid endpoint '" + std::string(text) + "': " + std::string(why));
+}
+
+std::uint16_t parse_port(std::string_view text, std::string_view port) {
+    if (port.empty()) {
+        fail(text, "missing port after ':'");
+    }
+    unsigned long value = 0;
+    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+    if (ec == std::errc::result_out_of_range || (ec == std::errc{} && value > 65535)) {
+        fail(text, "port " + std::string(port) + " is out of range 0-65535");
+    }
+    if (ec != std::errc{} || end != port.data() + port.size()) {
+        fail(text, "port '" + std::string(port) + "' is not a number");
+    }
+    return static_cast<std::uint16_t>(value);
+}
+
+} // namespace
+
+endpoint parse_endpoint(std::string_view text) {
+    if (text.empty()) {
+        fail(text, "empty, expected HOST:PORT");
+    }
+    if (text.front() == '[') {
+        // "[v6]:port": the brackets keep the address's colons apart from the port's.
+        auto close = text.find(']');
+        if (close == std::string_view::npos) {
+            fail(text, "missing ']' after IPv6 address");
+        }
+        auto host = text.substr(1, close - 1);
+        boost::system::error_code ec;
+        auto address = boost::asio::ip::make_address_v6(std::string(host), ec);
+        if (ec) {
+            fail(text, "'" + std::string(host) + "' is not an IPv6 address");
+        }
+        auto rest = text.substr(close + 1);
+        if (rest.empty() || rest.front() != ':') {
+            fail(text, "expected ':PORT' after ']'");
+        }
+        return {address.to_string(), parse_port(text, rest.substr(1))};
+    }
+    auto colon = text.rfind(':');
+    if (colon == std::string_view::npos) {
+        fail(text, "missing ':PORT'");
+    }
+    auto host = text.substr(0, colon);
+    if (host.empty()) {
+        fail(text, "missing host before ':'");
+    }
+    if (host.find(':') != std::string_view::npos) {
+        fail(text, "write IPv6 addresses in brackets, as [::1]:PORT");
+    }
+    for (char c : host) {
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '.' || c == '-' || c == '_';
+        if (!ok) {
+            fail(text, "host '" + std::string(host) + "' has an invalid character");
+        }
+    }
+    if (host.find_first_not_of("0123456789.") == std::string_view::npos) {
+        // All digits and dots: meant as IPv4, so it must be one (not a name to resolve).
+        boost::system::error_code ec;
+        boost::asio::ip::make_address_v4(std::string(host), ec);
+        if (ec) {
+            fail(text, "'" + std::string(host) + "' is not an IPv4 address");
+        }
+    }
+    return {std::string(host), parse_port(text, text.substr(colon + 1))};
+}
+
+std::string format_endpoint(const boost::asio::ip::address& address, std::uint16_t port) {
+    if (address.is_v6()) {
+        return "[" + address.to_string() + "]:" + std::to_string(port);
+    }
+    return address.to_string() + ":" + std::to_string(port);
+}
+
+std::string format_endpoint(const endpoint& ep) {
+    if (ep.host.find(':') != std::string::npos) {
+        return "[" + ep.host + "]:" + std::to_string(ep.port);
+    }
+    return ep.host + ":" + std::to_string(ep.port);
+}
+
+} // namespace asio_echo

@@ -1,0 +1,92 @@
+#include "asio_echo/log.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <string>
+
+#include <unistd.h>
+
+#include "asio_echo/errors.hpp"
+
+namespace asio_echo {
+namespace {
+
+std::atomic<log_level> threshold{log_level::info};
+
+std::string_view name_of(log_level level) {
+    switch (level) {
+    case log_level::error:
+        return "error";
+    case log_level::warn:
+        return "warn";
+    case log_level::info:
+        return "info";
+    case log_level::debug:
+        return "debug";
+    }
+    return "?";
+}
+
+std::string timestamp() {
+    using namespace std::chrono;
+    auto now = system_clock::now();
+    auto seconds = system_clock::to_time_t(now);
+    auto millis = duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000;
+    std::tm utc{};
+    gmtime_r(&seconds, &utc);
+    char text[64];
+    std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900,
+                  utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
+                  static_cast<int>(millis));
+    return text;
+}
+
+} // namespace
+
+log_level parse_log_level(std::string_view text) {
+    for (auto level : {log_level::error, log_level::warn, log_level::info, log_level::debug}) {
+        if (text == name_of(level)) {
+            return level;
+        }
+    }
+    throw usage_error("unknown log level '" + std::string(text) +
+                      "' (expected error, warn, info or debug)");
+}
+
+void set_log_level(log_level level) noexcept {
+    threshold.store(level, std::memory_order_relaxed);
+}
+
+bool log_enabled(log_level level) noexcept {
+    return level <= threshold.load(std::memory_order_relaxed);
+}
+
+void log(log_level level, std::string_view message) {
+    if (!log_enabled(level)) {
+        return;
+    }
+    static const bool terminal = ::isatty(STDERR_FILENO) == 1;
+    std::string line;
+    line.reserve(message.size() + 48);
+    if (terminal) {
+        line += timestamp();
+        line += ' ';
+    }
+    line += name_of(level);
+    line += ": ";
+    line += message;
+    line += '\n';
+    // One write per line: atomic with respect to other threads' lines.
+    std::size_t done = 0;
+    while (done < line.size()) {
+        auto n = ::write(STDERR_FILENO, line.data() + done, line.size() - done);
+        if (n <= 0) {
+            return;
+        }
+        done += static_cast<std::size_t>(n);
+    }
+}
+
+} // namespace asio_echo

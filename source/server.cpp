@@ -1,0 +1,247 @@
+#include "asio_echo/server.hpp"
+
+#include <csignal>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+#include <boost/asio/post.hpp>
+
+#include "asio_echo/coro.hpp"
+#include "asio_echo/errors.hpp"
+#include "asio_echo/log.hpp"
+#include "asio_echo/tcp_listener.hpp"
+#include "asio_echo/udp_responder.hpp"
+
+namespace asio_echo {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using asio::ip::udp;
+using boost::system::error_code;
+
+namespace {
+
+using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+
+/// An IP literal as is, a name through the resolver (first answer).
+asio::ip::address resolve(const endpoint& ep) {
+    error_code ec;
+    auto address = asio::ip::make_address(ep.host, ec);
+    if (!ec) {
+        return address;
+    }
+    asio::io_context context;
+    tcp::resolver resolver(context);
+    auto results = resolver.resolve(ep.host, "", ec);
+    if (ec || results.empty()) {
+        throw unavailable_error("cannot resolve '" + ep.host +
+                                "': " + (ec ? ec.message() : std::string("no address")));
+    }
+    return results.begin()->endpoint().address();
+}
+
+/// Opens, configures and binds a socket or acceptor; errors as values so callers may retry.
+template <class Socket, class Endpoint>
+error_code open_and_bind(Socket& socket, const Endpoint& where, bool share_port) {
+    error_code ec;
+    socket.open(where.protocol(), ec);
+    if (!ec && where.address().is_v6()) {
+        // Keep [::]:P from also taking 0.0.0.0:P, so both can be listed separately.
+        socket.set_option(asio::ip::v6_only(true), ec);
+    }
+    if (!ec && share_port) {
+        socket.set_option(reuse_port(true), ec);
+    }
+    if constexpr (std::is_same_v<Socket, tcp::acceptor>) {
+        // Restart at once on a port whose old connections linger in TIME_WAIT.
+        if (!ec) {
+            socket.set_option(tcp::acceptor::reuse_address(true), ec);
+        }
+    }
+    if (!ec) {
+        socket.bind(where, ec);
+    }
+    if constexpr (std::is_same_v<Socket, tcp::acceptor>) {
+        if (!ec) {
+            socket.listen(asio::socket_base::max_listen_connections, ec);
+        }
+    }
+    if (ec) {
+        error_code ignored;
+        socket.close(ignored);
+    }
+    return ec;
+}
+
+template <class Endpoint>
+[[noreturn]] void cannot_listen(const char* protocol, const Endpoint& where, const error_code& ec) {
+    throw unavailable_error(std::string("cannot listen on ") + protocol + " " +
+                            format_endpoint(where.address(), where.port()) + ": " + ec.message());
+}
+
+} // namespace
+
+server::server(server_config config) : server(config, make_transform(config.echo_mode)) {}
+
+server::server(server_config config, transform reply)
+    : config_(std::move(config)), env_{std::move(reply), config_.buffer_size, counters_,
+                                       connections_},
+      pool_(config_.model == io_model::shared ? 1 : config_.threads,
+            config_.model == io_model::shared ? config_.threads : 1) {}
+
+server::~server() {
+    stop();
+    wait();
+}
+
+void server::handle_signals() {
+    signals_ = std::make_unique<asio::signal_set>(pool_.context(0), SIGINT, SIGTERM);
+}
+
+std::size_t server::contexts_per_listener() const {
+    return config_.model == io_model::reuse_port ? pool_.size() : 1;
+}
+
+void server::bind_tcp(const tcp::endpoint& where) {
+    tcp::endpoint bound = where;
+    for (std::size_t i = 0; i < contexts_per_listener(); ++i) {
+        auto& context = pool_.context((next_context_ + i) % pool_.size());
+        auto acceptor = std::make_unique<tcp::acceptor>(context);
+        // Every acceptor after the first takes the port the first one got.
+        if (auto ec = open_and_bind(*acceptor, bound, config_.model == io_model::reuse_port)) {
+            cannot_listen("tcp", bound, ec);
+        }
+        bound = acceptor->local_endpoint();
+        acceptors_.push_back(std::move(acceptor));
+    }
+    next_context_++;
+    tcp_bound_.push_back(bound);
+}
+
+void server::bind_udp(const udp::endpoint& where) {
+    udp::endpoint bound = where;
+    for (std::size_t i = 0; i < contexts_per_listener(); ++i) {
+        auto& context = pool_.context((next_context_ + i) % pool_.size());
+        auto socket = std::make_unique<udp::socket>(context);
+        if (auto ec = open_and_bind(*socket, bound, config_.model == io_model::reuse_port)) {
+            cannot_listen("udp", bound, ec);
+        }
+        bound = socket->local_endpoint();
+        udp_sockets_.push_back(std::move(socket));
+    }
+    next_context_++;
+    udp_bound_.push_back(bound);
+}
+
+bool server::bind_pair_on_free_port(const asio::ip::address& address) {
+    // --listen HOST:0 means "one free port for both protocols", so users and scripts need
+    // only one number. The kernel picks it for TCP; if UDP happens to hold it, try again.
+    constexpr int attempts = 32;
+    for (int attempt = 0; attempt < attempts; ++attempt) {
+        auto acceptors_before = acceptors_.size();
+        auto udp_before = udp_sockets_.size();
+        bind_tcp({address, 0});
+        auto port = tcp_bound_.back().port();
+        try {
+            bind_udp({address, port});
+            return true;
+        } catch (const unavailable_error&) {
+            acceptors_.resize(acceptors_before);
+            udp_sockets_.resize(udp_before);
+            tcp_bound_.pop_back();
+        }
+    }
+    return false;
+}
+
+void server::bind_all() {
+    for (const auto& ep : config_.listen) {
+        auto address = resolve(ep);
+        if (ep.port == 0) {
+            if (!bind_pair_on_free_port(address)) {
+                throw unavailable_error("cannot find a port free for both tcp and udp on " +
+                                        format_endpoint(address, 0));
+            }
+            continue;
+        }
+        bind_tcp({address, ep.port});
+        bind_udp({address, ep.port});
+    }
+    for (const auto& ep : config_.tcp) {
+        bind_tcp({resolve(ep), ep.port});
+    }
+    for (const auto& ep : config_.udp) {
+        bind_udp({resolve(ep), ep.port});
+    }
+}
+
+void server::start() {
+    // A peer that resets while we write must end its session, not the process.
+    std::signal(SIGPIPE, SIG_IGN);
+    bind_all();
+
+    auto pick = [this] { return pool_.next_executor(); };
+    for (auto& acceptor : acceptors_) {
+        executor_picker picker = pick;
+        if (config_.model == io_model::reuse_port) {
+            // Each listener feeds its own io_context: nothing crosses threads.
+            auto own = acceptor->get_executor();
+            picker = [own] { return own; };
+        }
+        asio::co_spawn(acceptor->get_executor(), run_accept_loop(*acceptor, picker, env_),
+                       log_failure{"accept loop"});
+    }
+    for (auto& socket : udp_sockets_) {
+        asio::co_spawn(socket->get_executor(), run_udp_responder(*socket, env_.reply, counters_),
+                       log_failure{"udp responder"});
+    }
+    if (signals_) {
+        signals_->async_wait([this](const error_code& ec, int number) {
+            if (!ec) {
+                log(log_level::info, std::string("received ") +
+                                         (number == SIGINT ? "SIGINT" : "SIGTERM") + ", stopping");
+                stop();
+            }
+        });
+    }
+    pool_.start();
+    for (const auto& ep : tcp_bound_) {
+        log(log_level::info, "listening tcp " + format_endpoint(ep.address(), ep.port()));
+    }
+    for (const auto& ep : udp_bound_) {
+        log(log_level::info, "listening udp " + format_endpoint(ep.address(), ep.port()));
+    }
+}
+
+void server::stop() {
+    if (stopping_.exchange(true)) {
+        return;
+    }
+    // Each object is closed on its own executor, so the close never races its operations.
+    for (auto& acceptor : acceptors_) {
+        asio::post(acceptor->get_executor(), [a = acceptor.get()] {
+            error_code ignored;
+            a->close(ignored);
+        });
+    }
+    for (auto& socket : udp_sockets_) {
+        asio::post(socket->get_executor(), [s = socket.get()] {
+            error_code ignored;
+            s->close(ignored);
+        });
+    }
+    connections_.close_all();
+    if (signals_) {
+        asio::post(signals_->get_executor(), [s = signals_.get()] {
+            error_code ignored;
+            s->cancel(ignored);
+        });
+    }
+    pool_.release();
+}
+
+void server::wait() {
+    pool_.join();
+}
+
+} // namespace asio_echo

@@ -1,0 +1,47 @@
+#include "asio_echo/tcp_listener.hpp"
+
+#include <chrono>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "asio_echo/coro.hpp"
+
+namespace asio_echo {
+
+namespace asio = boost::asio;
+
+asio::awaitable<void> run_accept_loop(asio::ip::tcp::acceptor& acceptor, executor_picker pick,
+                                      const session_env& env) {
+    asio::steady_timer pause(acceptor.get_executor());
+    unsigned failures_in_burst = 0;
+    for (;;) {
+        auto executor = pick();
+        auto [ec, socket] = co_await acceptor.async_accept(executor, nothrow);
+        if (ec == asio::error::operation_aborted || !acceptor.is_open()) {
+            co_return; // stop() closed the acceptor
+        }
+        if (ec) {
+            // EMFILE, ENFILE, ENOBUFS, ENOMEM, ECONNABORTED: the listener is fine, the moment
+            // is not. Log the first of a burst, then back off so we do not spin.
+            if (failures_in_burst++ == 0) {
+                log(log_level::warn, "accept failed: " + ec.message() + "; retrying");
+            }
+            pause.expires_after(std::chrono::milliseconds(100));
+            co_await pause.async_wait(nothrow);
+            continue;
+        }
+        if (failures_in_burst > 0) {
+            log(log_level::info,
+                "accepting again after " + std::to_string(failures_in_burst) + " failures");
+            failures_in_burst = 0;
+        }
+        bump(env.counters.connections_accepted);
+        // Latency matters more than packet count for an echo: do not wait for Nagle.
+        socket.set_option(asio::ip::tcp::no_delay(true), ec);
+        asio::co_spawn(executor, run_tcp_session(std::move(socket), env),
+                       log_failure{"tcp session"});
+    }
+}
+
+} // namespace asio_echo
