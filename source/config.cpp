@@ -3,6 +3,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <ostream>
 #include <sstream>
 #include <thread>
 
@@ -100,6 +101,22 @@ io_model parse_io_model(const std::string& text) {
                       "' (expected per-thread, shared or reuse-port)");
 }
 
+std::string_view to_string(io_model model) noexcept {
+    switch (model) {
+    case io_model::shared:
+        return "shared";
+    case io_model::reuse_port:
+        return "reuse-port";
+    case io_model::per_thread:
+        break;
+    }
+    return "per-thread";
+}
+
+std::ostream& operator<<(std::ostream& out, io_model model) {
+    return out << to_string(model);
+}
+
 const char* version() noexcept {
     return ASIO_ECHO_VERSION;
 }
@@ -110,8 +127,19 @@ parse_result parse_server_config(int argc, const char* const argv[]) {
     po::variables_map vm;
     try {
         // Command line first: Program_options keeps the first value stored, so it wins.
-        po::store(po::command_line_parser(argc, argv).options(options).run(), cli);
-        po::store(po::command_line_parser(argc, argv).options(options).run(), vm);
+        // Positional words are collected only to be reported by name.
+        po::options_description with_stray;
+        with_stray.add(options).add_options()("stray", po::value<std::vector<std::string>>());
+        po::positional_options_description stray;
+        stray.add("stray", -1);
+        auto parsed =
+            po::command_line_parser(argc, argv).options(with_stray).positional(stray).run();
+        po::store(parsed, cli);
+        po::store(parsed, vm);
+        if (vm.count("stray")) {
+            throw usage_error("unexpected argument '" +
+                              vm["stray"].as<std::vector<std::string>>().front() + "'");
+        }
         if (vm.count("help")) {
             std::ostringstream text;
             text << "Usage: echo-server [OPTIONS]\n"

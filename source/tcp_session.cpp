@@ -49,7 +49,7 @@ asio::awaitable<void> run_tcp_session(asio::ip::tcp::socket socket, const sessio
             break;
         }
         bump(env.counters.tcp_bytes_in, n);
-        apply(env.reply, {buffer.get(), n});
+        apply_transform(env.reply, {buffer.get(), n});
         auto [write_ec, written] =
             co_await asio::async_write(socket, asio::buffer(buffer.get(), n), nothrow);
         bump(env.counters.tcp_bytes_out, written);

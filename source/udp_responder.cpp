@@ -27,7 +27,7 @@ asio::awaitable<void> run_udp_responder(asio::ip::udp::socket& socket, const tra
         }
         bump(counters.datagrams_in);
         bump(counters.udp_bytes_in, n);
-        apply(reply, {buffer.get(), n});
+        apply_transform(reply, {buffer.get(), n});
         auto [send_ec, sent] =
             co_await socket.async_send_to(asio::buffer(buffer.get(), n), sender, nothrow);
         if (send_ec) {

@@ -2,8 +2,10 @@
 // echo-server's options: command line and INI config file through Boost.Program_options.
 
 #include <cstddef>
+#include <iosfwd>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "asio_echo/endpoint.hpp"
@@ -21,6 +23,12 @@ enum class io_model {
 
 /// Parses per-thread|shared|reuse-port; throws usage_error otherwise.
 io_model parse_io_model(const std::string& text);
+
+/// "per-thread", "shared" or "reuse-port".
+std::string_view to_string(io_model model) noexcept;
+
+/// Writes to_string(model) (for logs and test names).
+std::ostream& operator<<(std::ostream& out, io_model model);
 
 /// Everything echo-server needs to start. Plain value.
 struct server_config {

@@ -31,7 +31,7 @@ mode parse_mode(std::string_view text);
 std::string_view to_string(mode m) noexcept;
 
 /// Applies t to bytes unless t is empty (the echo fast path).
-inline void apply(const transform& t, std::span<char> bytes) {
+inline void apply_transform(const transform& t, std::span<char> bytes) {
     if (t) {
         t(bytes);
     }

@@ -1,0 +1,156 @@
+#define BOOST_TEST_MODULE server_process
+#include <boost/test/data/monomorphic.hpp>
+#include <boost/test/data/test_case.hpp>
+#include <boost/test/unit_test.hpp>
+
+#include <chrono>
+#include <csignal>
+#include <string>
+#include <vector>
+
+#include "child_process.hpp"
+#include "net.hpp"
+
+namespace bdata = boost::unit_test::data;
+using namespace asio_echo::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string server_path = ECHO_SERVER_PATH;
+
+/// The port in a "listening tcp 127.0.0.1:PORT" line.
+std::uint16_t port_of(const std::string& line) {
+    return static_cast<std::uint16_t>(std::stoi(line.substr(line.rfind(':') + 1)));
+}
+
+} // namespace
+
+BOOST_DATA_TEST_CASE(sigterm_and_sigint_exit_0_within_2_s_with_idle_clients,
+                     bdata::make({SIGTERM, SIGINT}), signal_number) {
+    child_process server(server_path, {"--listen", "127.0.0.1:0", "--threads", "2"});
+    auto line = server.wait_for_stderr_line("listening tcp 127.0.0.1:", 10s);
+    BOOST_REQUIRE_MESSAGE(line, "no listening line; stderr: " << server.err());
+    auto port = port_of(*line);
+    std::vector<plain_socket> idle;
+    for (int i = 0; i < 5; ++i) {
+        idle.push_back(plain_socket::tcp("127.0.0.1", port));
+        idle.back().send_all("x");
+        BOOST_TEST(idle.back().receive_exactly(1) == "x");
+    }
+    auto start = std::chrono::steady_clock::now();
+    server.send_signal(signal_number);
+    auto code = server.wait_exit(5s);
+    auto took = std::chrono::steady_clock::now() - start;
+    BOOST_REQUIRE_MESSAGE(code, "still running 5 s after the signal");
+    BOOST_TEST(*code == 0);
+    BOOST_TEST(std::chrono::duration<double>(took).count() < 2.0);
+    for (auto& s : idle) {
+        BOOST_TEST(s.receive_until_eof().empty());
+    }
+}
+
+BOOST_AUTO_TEST_CASE(logs_every_bound_endpoint_with_its_real_port) {
+    child_process server(server_path, {"--listen", "127.0.0.1:0", "--tcp", "127.0.0.1:0", "--udp",
+                                       "127.0.0.1:0", "--threads", "1"});
+    auto tcp_lines = server.wait_for_stderr_lines("listening tcp 127.0.0.1:", 2, 10s);
+    auto udp_lines = server.wait_for_stderr_lines("listening udp 127.0.0.1:", 2, 10s);
+    BOOST_REQUIRE_MESSAGE(tcp_lines.size() == 2u && udp_lines.size() == 2u, server.err());
+    for (const auto& line : tcp_lines) {
+        BOOST_TEST(port_of(line) != 0, line);
+    }
+    for (const auto& line : udp_lines) {
+        BOOST_TEST(port_of(line) != 0, line);
+    }
+    BOOST_TEST(port_of(tcp_lines[0]) == port_of(udp_lines[0]), "--listen shares one port");
+    // Every logged port really serves.
+    auto tcp = plain_socket::tcp("127.0.0.1", port_of(tcp_lines[1]));
+    tcp.send_all("tcp-only");
+    BOOST_TEST(tcp.receive_exactly(8) == "tcp-only");
+    auto udp = plain_socket::udp("127.0.0.1", port_of(udp_lines[1]));
+    udp.send_all("udp-only");
+    BOOST_TEST(udp.receive_some().value() == "udp-only");
+}
+
+BOOST_AUTO_TEST_CASE(upper_mode_binary_answers_HELLO_over_tcp_and_udp) {
+    child_process server(server_path, {"--listen", "127.0.0.1:0", "--mode", "upper"});
+    auto line = server.wait_for_stderr_line("listening udp 127.0.0.1:", 10s);
+    BOOST_REQUIRE(line);
+    auto port = port_of(*line);
+    auto tcp = plain_socket::tcp("127.0.0.1", port);
+    tcp.send_all("hello");
+    BOOST_TEST(tcp.receive_exactly(5) == "HELLO");
+    auto udp = plain_socket::udp("127.0.0.1", port);
+    udp.send_all("hello");
+    BOOST_TEST(udp.receive_some().value() == "HELLO");
+}
+
+BOOST_AUTO_TEST_CASE(help_prints_usage_on_stdout_and_exits_0) {
+    auto result = run_program(server_path, {"--help"});
+    BOOST_TEST(result.code == 0);
+    BOOST_TEST(result.out.find("Usage: echo-server [OPTIONS]") == 0u);
+    BOOST_TEST(result.out.find("--listen") != std::string::npos);
+    BOOST_TEST(result.err.empty());
+}
+
+BOOST_AUTO_TEST_CASE(version_prints_one_line_and_exits_0) {
+    auto result = run_program(server_path, {"--version"});
+    BOOST_TEST(result.code == 0);
+    BOOST_TEST(result.out.rfind("echo-server ", 0) == 0u);
+    BOOST_TEST(std::count(result.out.begin(), result.out.end(), '\n') == 1);
+}
+
+namespace {
+
+struct bad_invocation {
+    std::vector<std::string> args;
+    const char* expected_line;
+};
+
+std::ostream& operator<<(std::ostream& out, const bad_invocation& b) {
+    for (const auto& a : b.args) {
+        out << a << ' ';
+    }
+    return out;
+}
+
+const bad_invocation bad_invocations[] = {
+    {{"--frobnicate"}, "echo-server: unrecognised option '--frobnicate'\n"},
+    {{"--listen", "localhost"}, "echo-server: invalid endpoint 'localhost': missing ':PORT'\n"},
+    {{"--listen", "127.0.0.1:65536"},
+     "echo-server: invalid endpoint '127.0.0.1:65536': port 65536 is out of range 0-65535\n"},
+    {{"--threads", "0"}, "echo-server: invalid value '0' for --threads: must be 1 to 1024\n"},
+    {{"--mode", "shout"}, "echo-server: unknown mode 'shout' (expected echo or upper)\n"},
+    {{"--config", "/nonexistent/echo-server.conf"},
+     "echo-server: cannot read config file '/nonexistent/echo-server.conf': No such file or "
+     "directory\n"},
+};
+
+} // namespace
+
+BOOST_DATA_TEST_CASE(bad_arguments_exit_64_with_one_line_naming_the_value,
+                     bdata::make(bad_invocations), b) {
+    auto result = run_program(server_path, b.args);
+    BOOST_TEST(result.code == 64);
+    BOOST_TEST(result.err == b.expected_line);
+    BOOST_TEST(result.out.empty());
+}
+
+BOOST_AUTO_TEST_CASE(address_in_use_exits_69_naming_address_and_reason) {
+    child_process first(server_path, {"--tcp", "127.0.0.1:0"});
+    auto line = first.wait_for_stderr_line("listening tcp", 10s);
+    BOOST_REQUIRE(line);
+    auto port = std::to_string(port_of(*line));
+    auto result = run_program(server_path, {"--tcp", "127.0.0.1:" + port});
+    BOOST_TEST(result.code == 69);
+    BOOST_TEST(result.err == "echo-server: cannot listen on tcp 127.0.0.1:" + port +
+                                 ": Address already in use\n");
+}
+
+BOOST_AUTO_TEST_CASE(unresolvable_host_exits_69_naming_it) {
+    auto result = run_program(server_path, {"--tcp", "no-such-host.invalid:0"});
+    BOOST_TEST(result.code == 69);
+    BOOST_TEST(result.err.rfind("echo-server: cannot resolve 'no-such-host.invalid': ", 0) == 0u,
+               result.err);
+    BOOST_TEST(std::count(result.err.begin(), result.err.end(), '\n') == 1);
+}

@@ -1,0 +1,74 @@
+#pragma once
+// Runs a program as a child process for out-of-process tests: captures stdout and stderr,
+// waits for lines and exit with deadlines (never sleeps), and ends the child by its PID.
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <sys/types.h>
+
+namespace asio_echo::test {
+
+/// One child process. Not thread safe.
+class child_process {
+public:
+    /// Starts program with args (argv[0] is the program). extra_env entries "K=V" are added
+    /// to the environment. stdin is /dev/null unless keep_stdin is set (then write_stdin()).
+    child_process(const std::string& program, const std::vector<std::string>& args,
+                  const std::vector<std::string>& extra_env = {}, bool keep_stdin = false);
+    ~child_process();
+    child_process(const child_process&) = delete;
+    child_process& operator=(const child_process&) = delete;
+
+    /// The child's PID.
+    pid_t pid() const { return pid_; }
+
+    /// Waits until stderr holds a line containing needle; returns that line, or nothing when
+    /// the deadline passes or the child closes stderr first.
+    std::optional<std::string> wait_for_stderr_line(const std::string& needle,
+                                                    std::chrono::milliseconds timeout);
+
+    /// Waits until stderr holds count lines containing needle; returns all such lines seen
+    /// (fewer than count when the deadline passes or stderr closes first).
+    std::vector<std::string> wait_for_stderr_lines(const std::string& needle, std::size_t count,
+                                                   std::chrono::milliseconds timeout);
+
+    /// Writes to the child's stdin (keep_stdin must have been set); close_stdin() sends EOF.
+    void write_stdin(const std::string& data);
+    void close_stdin();
+
+    /// Sends a signal to the child.
+    void send_signal(int signal_number);
+
+    /// Waits for the child to exit, collecting its output meanwhile. Returns its exit code
+    /// (128 + N for death by signal N), or nothing when the deadline passes.
+    std::optional<int> wait_exit(std::chrono::milliseconds timeout);
+
+    /// Everything read so far from stdout / stderr.
+    const std::string& out() const { return out_; }
+    const std::string& err() const { return err_; }
+
+private:
+    bool pump(std::chrono::steady_clock::time_point deadline);
+
+    pid_t pid_ = -1;
+    int out_fd_ = -1;
+    int err_fd_ = -1;
+    int in_fd_ = -1;
+    std::string out_;
+    std::string err_;
+    std::optional<int> exit_code_;
+};
+
+/// Runs a program to completion (10 s deadline) and returns {exit code, stdout, stderr}.
+struct run_result {
+    int code;
+    std::string out;
+    std::string err;
+};
+run_result run_program(const std::string& program, const std::vector<std::string>& args,
+                       const std::vector<std::string>& extra_env = {});
+
+} // namespace asio_echo::test
