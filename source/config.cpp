@@ -46,7 +46,7 @@ po::options_description make_options() {
         "per-thread (one io_context per thread, default), shared (one io_context, N threads)"
         " or reuse-port (a SO_REUSEPORT listener per thread)")(
         "log-level", po::value<std::string>()->value_name("LEVEL")->default_value("info"),
-        "error, warn, info or debug");
+        "error, warn, notice, info or debug (listening lines are notices)");
     po::options_description all;
     all.add(general).add(service);
     return all;

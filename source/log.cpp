@@ -3,9 +3,11 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <string>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "asio_echo/errors.hpp"
@@ -21,6 +23,8 @@ std::string_view name_of(log_level level) {
         return "error";
     case log_level::warn:
         return "warn";
+    case log_level::notice:
+        return "notice";
     case log_level::info:
         return "info";
     case log_level::debug:
@@ -43,16 +47,46 @@ std::string timestamp() {
     return text;
 }
 
+/// syslog priority of a level, for journald's "<N>" line prefix.
+int priority_of(log_level level) {
+    switch (level) {
+    case log_level::error:
+        return 3;
+    case log_level::warn:
+        return 4;
+    case log_level::notice:
+        return 5;
+    case log_level::info:
+        return 6;
+    case log_level::debug:
+        return 7;
+    }
+    return 6;
+}
+
+/// True when stderr is the stream systemd connected to the journal: $JOURNAL_STREAM holds
+/// "DEVICE:INODE" of that stream (a child that redirected stderr no longer matches).
+bool stderr_is_journal() {
+    const char* stream = std::getenv("JOURNAL_STREAM");
+    struct stat info {};
+    if (!stream || ::fstat(STDERR_FILENO, &info) != 0) {
+        return false;
+    }
+    auto expected = std::to_string(info.st_dev) + ":" + std::to_string(info.st_ino);
+    return expected == stream;
+}
+
 } // namespace
 
 log_level parse_log_level(std::string_view text) {
-    for (auto level : {log_level::error, log_level::warn, log_level::info, log_level::debug}) {
+    for (auto level : {log_level::error, log_level::warn, log_level::notice, log_level::info,
+                       log_level::debug}) {
         if (text == name_of(level)) {
             return level;
         }
     }
     throw usage_error("unknown log level '" + std::string(text) +
-                      "' (expected error, warn, info or debug)");
+                      "' (expected error, warn, notice, info or debug)");
 }
 
 void set_log_level(log_level level) noexcept {
@@ -67,10 +101,16 @@ void log(log_level level, std::string_view message) {
     if (!log_enabled(level)) {
         return;
     }
-    static const bool terminal = ::isatty(STDERR_FILENO) == 1;
+    static const bool journal = stderr_is_journal();
+    static const bool terminal = !journal && ::isatty(STDERR_FILENO) == 1;
     std::string line;
     line.reserve(message.size() + 48);
-    if (terminal) {
+    if (journal) {
+        // journald reads the priority from the prefix and stamps the time itself.
+        line += '<';
+        line += static_cast<char>('0' + priority_of(level));
+        line += '>';
+    } else if (terminal) {
         line += timestamp();
         line += ' ';
     }

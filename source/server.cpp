@@ -1,6 +1,9 @@
 #include "asio_echo/server.hpp"
 
+#include <chrono>
 #include <csignal>
+
+#include <sys/socket.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ip/v6_only.hpp>
@@ -9,6 +12,7 @@
 #include "asio_echo/coro.hpp"
 #include "asio_echo/errors.hpp"
 #include "asio_echo/log.hpp"
+#include "asio_echo/systemd/activation.hpp"
 #include "asio_echo/tcp_listener.hpp"
 #include "asio_echo/udp_responder.hpp"
 
@@ -87,7 +91,8 @@ server::server(server_config config, transform reply)
     : config_(std::move(config)), env_{std::move(reply), config_.buffer_size, counters_,
                                        connections_},
       pool_(config_.model == io_model::shared ? 1 : config_.threads,
-            config_.model == io_model::shared ? config_.threads : 1) {}
+            config_.model == io_model::shared ? config_.threads : 1),
+      heartbeats_(pool_.size()) {}
 
 server::~server() {
     stop();
@@ -95,7 +100,46 @@ server::~server() {
 }
 
 void server::handle_signals() {
-    signals_ = std::make_unique<asio::signal_set>(pool_.context(0), SIGINT, SIGTERM);
+    signals_ = std::make_unique<asio::signal_set>(pool_.context(0), SIGINT, SIGTERM, SIGHUP);
+}
+
+void server::wait_for_signal() {
+    signals_->async_wait([this](const error_code& ec, int number) {
+        if (ec) {
+            return; // cancelled by stop()
+        }
+        if (number == SIGHUP) {
+            reload();
+            wait_for_signal();
+            return;
+        }
+        log(log_level::notice,
+            std::string("received ") + (number == SIGINT ? "SIGINT" : "SIGTERM") + ", stopping");
+        stop();
+    });
+}
+
+void server::reload() {
+    auto now = std::chrono::duration_cast<std::chrono::microseconds>(
+        std::chrono::steady_clock::now().time_since_epoch());
+    notifier_.notify("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(now.count()));
+    if (!config_.config_file) {
+        log(log_level::notice, "received SIGHUP; no config file to re-read");
+    } else {
+        // Only the log level changes at run time; endpoints and threads need a restart.
+        try {
+            const char* argv[] = {"echo-server", "--config", config_.config_file->c_str()};
+            auto fresh = parse_server_config(3, argv);
+            if (fresh.config) {
+                set_log_level(fresh.config->level);
+                log(log_level::notice, "received SIGHUP; re-read " + *config_.config_file);
+            }
+        } catch (const std::exception& e) {
+            log(log_level::error,
+                std::string("reload failed, keeping the old settings: ") + e.what());
+        }
+    }
+    notifier_.notify("READY=1");
 }
 
 std::size_t server::contexts_per_listener() const {
@@ -154,7 +198,42 @@ bool server::bind_pair_on_free_port(const asio::ip::address& address) {
     return false;
 }
 
+void server::adopt_passed_sockets() {
+    for (const auto& passed : systemd::take_passed_sockets()) {
+        sockaddr_storage address{};
+        socklen_t length = sizeof address;
+        ::getsockname(passed.fd, reinterpret_cast<sockaddr*>(&address), &length);
+        bool v6 = address.ss_family == AF_INET6;
+        auto& context = pool_.context(next_context_++ % pool_.size());
+        error_code ec;
+        if (passed.stream) {
+            auto acceptor = std::make_unique<tcp::acceptor>(context);
+            acceptor->assign(v6 ? tcp::v6() : tcp::v4(), passed.fd, ec);
+            if (!ec) {
+                tcp_bound_.push_back(acceptor->local_endpoint(ec));
+                acceptors_.push_back(std::move(acceptor));
+            }
+        } else {
+            auto socket = std::make_unique<udp::socket>(context);
+            socket->assign(v6 ? udp::v6() : udp::v4(), passed.fd, ec);
+            if (!ec) {
+                udp_bound_.push_back(socket->local_endpoint(ec));
+                udp_sockets_.push_back(std::move(socket));
+            }
+        }
+        if (ec) {
+            throw unavailable_error("cannot use socket " + std::to_string(passed.fd) + " ('" +
+                                    passed.name +
+                                    "') passed by the service manager: " + ec.message());
+        }
+    }
+}
+
 void server::bind_all() {
+    adopt_passed_sockets();
+    if (!acceptors_.empty() || !udp_sockets_.empty()) {
+        return; // socket-activated: the service manager chose the endpoints
+    }
     for (const auto& ep : config_.listen) {
         auto address = resolve(ep);
         if (ep.port == 0) {
@@ -196,20 +275,60 @@ void server::start() {
                        log_failure{"udp responder"});
     }
     if (signals_) {
-        signals_->async_wait([this](const error_code& ec, int number) {
-            if (!ec) {
-                log(log_level::info, std::string("received ") +
-                                         (number == SIGINT ? "SIGINT" : "SIGTERM") + ", stopping");
-                stop();
-            }
-        });
+        wait_for_signal();
+    }
+    if (notifier_.enabled()) {
+        status_timer_ = std::make_unique<asio::steady_timer>(pool_.context(0));
+        asio::co_spawn(pool_.context(0), report_status(), log_failure{"status reporter"});
     }
     pool_.start();
     for (const auto& ep : tcp_bound_) {
-        log(log_level::info, "listening tcp " + format_endpoint(ep.address(), ep.port()));
+        log(log_level::notice, "listening tcp " + format_endpoint(ep.address(), ep.port()));
     }
     for (const auto& ep : udp_bound_) {
-        log(log_level::info, "listening udp " + format_endpoint(ep.address(), ep.port()));
+        log(log_level::notice, "listening udp " + format_endpoint(ep.address(), ep.port()));
+    }
+    // Every listener was listening before the threads started: connections queue until then.
+    notifier_.notify("READY=1\nSTATUS=" + status_line());
+}
+
+std::string server::status_line() const {
+    auto s = counters_.snapshot();
+    return std::to_string(s.connections_active) + " active connections, " +
+           std::to_string(s.connections_accepted) + " accepted, " + std::to_string(s.datagrams_in) +
+           " datagrams, " + std::to_string(s.tcp_bytes_out + s.udp_bytes_out) + " bytes echoed";
+}
+
+asio::awaitable<void> server::report_status() {
+    // STATUS= every 5 s; WATCHDOG=1 at half of WATCHDOG_USEC, but only while every io_context
+    // answers: each round posts a heartbeat to each, and the next round checks they all ran.
+    using namespace std::chrono;
+    constexpr auto status_every = seconds(5);
+    auto watchdog = notifier_.watchdog_interval();
+    auto tick = watchdog ? std::min<steady_clock::duration>(status_every, *watchdog)
+                         : steady_clock::duration(status_every);
+    auto next_status = steady_clock::now() + status_every;
+    for (std::uint64_t round = 1; !stopping_; ++round) {
+        if (watchdog) {
+            bool all_alive = true;
+            for (auto& beat : heartbeats_) {
+                all_alive = all_alive && beat.load(std::memory_order_relaxed) + 1 >= round;
+            }
+            if (all_alive) {
+                notifier_.notify("WATCHDOG=1");
+            }
+            for (std::size_t i = 0; i < pool_.size(); ++i) {
+                asio::post(pool_.context(i), [this, i, round] {
+                    heartbeats_[i].store(round, std::memory_order_relaxed);
+                });
+            }
+        }
+        if (steady_clock::now() >= next_status) {
+            notifier_.notify("STATUS=" + status_line());
+            next_status += status_every;
+        }
+        status_timer_->expires_after(tick);
+        co_await status_timer_->async_wait(nothrow);
     }
 }
 
@@ -231,6 +350,10 @@ void server::stop() {
         });
     }
     connections_.close_all();
+    notifier_.notify("STOPPING=1\nSTATUS=stopping");
+    if (status_timer_) {
+        asio::post(status_timer_->get_executor(), [t = status_timer_.get()] { t->cancel(); });
+    }
     if (signals_) {
         asio::post(signals_->get_executor(), [s = signals_.get()] {
             error_code ignored;

@@ -6,10 +6,11 @@
 
 namespace asio_echo {
 
-/// Severity, most severe first (so "level <= threshold" means "print it").
-enum class log_level { error, warn, info, debug };
+/// Severity, most severe first (so "level <= threshold" means "print it"). notice carries the
+/// lines scripts rely on ("listening tcp ..."), so every level but error prints them.
+enum class log_level { error, warn, notice, info, debug };
 
-/// Parses error|warn|info|debug; throws usage_error naming the value otherwise.
+/// Parses error|warn|notice|info|debug; throws usage_error naming the value otherwise.
 log_level parse_log_level(std::string_view text);
 
 /// The lowest severity printed from now on. Thread safe.
@@ -18,8 +19,9 @@ void set_log_level(log_level level) noexcept;
 /// True when a message of this level would be printed. Thread safe.
 bool log_enabled(log_level level) noexcept;
 
-/// Prints one line "LEVEL: message" on stderr, led by a UTC timestamp when stderr is a
-/// terminal (a service manager or a test adds its own). Thread safe.
+/// Prints one line "LEVEL: message" on stderr: led by "<N>" (its syslog priority) when stderr
+/// is journald's stream ($JOURNAL_STREAM), by a UTC timestamp when it is a terminal, by
+/// nothing otherwise (a supervisor or test adds its own). Thread safe.
 void log(log_level level, std::string_view message);
 
 } // namespace asio_echo

@@ -9,11 +9,13 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include "asio_echo/config.hpp"
 #include "asio_echo/connection_set.hpp"
 #include "asio_echo/io_pool.hpp"
 #include "asio_echo/stats.hpp"
+#include "asio_echo/systemd/notify.hpp"
 #include "asio_echo/tcp_session.hpp"
 
 namespace asio_echo {
@@ -30,12 +32,15 @@ public:
     server(const server&) = delete;
     server& operator=(const server&) = delete;
 
-    /// Makes SIGINT and SIGTERM call stop(). Throws std::system_error when the signals cannot
-    /// be set up. Call before start(). Not thread safe.
+    /// Makes SIGINT and SIGTERM call stop(), and SIGHUP re-read the log level from the config
+    /// file. Throws std::system_error when the signals cannot be set up. Call before start().
+    /// Not thread safe.
     void handle_signals();
 
-    /// Binds every endpoint and starts serving; logs "listening tcp|udp HOST:PORT" for each.
-    /// Throws unavailable_error naming the endpoint when one cannot be bound (nothing is left
+    /// Binds every endpoint (or adopts the sockets systemd passed, ignoring the configured
+    /// endpoints) and starts serving; logs "listening tcp|udp HOST:PORT" for each, then tells
+    /// the service manager READY=1 and keeps STATUS= and the watchdog fed. Throws
+    /// unavailable_error naming the endpoint when one cannot be bound (nothing is left
     /// running), std::system_error when threads cannot start. Not thread safe.
     void start();
 
@@ -61,6 +66,11 @@ public:
 
 private:
     void bind_all();
+    void adopt_passed_sockets();
+    void reload();
+    void wait_for_signal();
+    boost::asio::awaitable<void> report_status();
+    std::string status_line() const;
     void bind_tcp(const boost::asio::ip::tcp::endpoint& where);
     void bind_udp(const boost::asio::ip::udp::endpoint& where);
     bool bind_pair_on_free_port(const boost::asio::ip::address& address);
@@ -75,7 +85,10 @@ private:
     std::vector<std::unique_ptr<boost::asio::ip::udp::socket>> udp_sockets_; ///< all UDP sockets
     std::vector<boost::asio::ip::tcp::endpoint> tcp_bound_; ///< one per configured TCP endpoint
     std::vector<boost::asio::ip::udp::endpoint> udp_bound_; ///< one per configured UDP endpoint
-    std::unique_ptr<boost::asio::signal_set> signals_;      ///< SIGINT/SIGTERM, when asked
+    std::unique_ptr<boost::asio::signal_set> signals_;      ///< SIGINT/SIGTERM/SIGHUP, when asked
+    systemd::notifier notifier_; ///< READY=1, STATUS=..., WATCHDOG=1, STOPPING=1
+    std::unique_ptr<boost::asio::steady_timer> status_timer_; ///< paces report_status()
+    std::vector<std::atomic<std::uint64_t>> heartbeats_; ///< last status round each context ran
     std::size_t next_context_ = 0;      ///< spreads single listeners over the io_contexts
     std::atomic<bool> stopping_{false}; ///< stop() ran
 };

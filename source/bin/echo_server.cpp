@@ -38,7 +38,7 @@ int main(int argc, char* argv[]) {
         echo.handle_signals();
         echo.start();
         echo.wait();
-        log(log_level::info, "stopped");
+        log(log_level::notice, "stopped");
         return exit_ok;
     } catch (const unavailable_error& e) {
         return fail(exit_unavailable, e.what());
