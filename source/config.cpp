@@ -1,5 +1,6 @@
 #include "asio_echo/config.hpp"
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -40,15 +41,37 @@ po::options_description make_options() {
         "echo (RFC 862: bytes back unchanged) or upper (ASCII a-z upper-cased)")(
         "threads,t", po::value<std::string>()->value_name("N"),
         "io threads (default: the number of hardware threads)")(
-        "buffer-size", po::value<std::string>()->value_name("BYTES")->default_value("65536"),
+        "buffer-size", po::value<std::string>()->value_name("BYTES")->default_value("16384"),
         "per-connection TCP buffer, 512 to 16777216 bytes")(
         "io-model", po::value<std::string>()->value_name("MODEL")->default_value("per-thread"),
         "per-thread (one io_context per thread, default), shared (one io_context, N threads)"
         " or reuse-port (a SO_REUSEPORT listener per thread)")(
         "log-level", po::value<std::string>()->value_name("LEVEL")->default_value("info"),
         "error, warn, notice, info or debug (listening lines are notices)");
+    po::options_description limits("Limits");
+    limits.add_options()(
+        "max-connections", po::value<std::string>()->value_name("N")->default_value("10000"),
+        "TCP connections served at once; further ones wait in the listen backlog until a slot"
+        " frees")("idle-timeout",
+                  po::value<std::string>()->value_name("SECONDS")->default_value("300"),
+                  "close a TCP connection that sent nothing for this long; 0 = never")(
+        "drain-timeout", po::value<std::string>()->value_name("SECONDS")->default_value("5"),
+        "on SIGTERM/SIGINT, time given to open connections to finish; a second signal ends"
+        " the drain at once")(
+        "udp-drop-ports",
+        po::value<std::string>()->value_name("LIST")->default_value(
+            "0,7,13,17,19,37,53,123,137,138,161,162,389,1900,5353,11211"),
+        "drop UDP datagrams from these source ports (services that answer by themselves);"
+        " 'none' drops none")(
+        "udp-rate", po::value<std::string>()->value_name("N")->default_value("0"),
+        "UDP datagrams per second answered per source address; 0 = unlimited")(
+        "udp-burst", po::value<std::string>()->value_name("N")->default_value("0"),
+        "UDP datagrams a source may send at once before --udp-rate applies; 0 = same as"
+        " --udp-rate")("stats-interval",
+                       po::value<std::string>()->value_name("SECONDS")->default_value("0"),
+                       "log the counters every SECONDS; 0 = never");
     po::options_description all;
-    all.add(general).add(service);
+    all.add(general).add(service).add(limits);
     return all;
 }
 
@@ -73,6 +96,29 @@ unsigned long parse_number(const std::string& option, const std::string& text, u
                           std::to_string(low) + " to " + std::to_string(high));
     }
     return value;
+}
+
+/// Parses seconds with decimals ("1.5") within [0, high] into milliseconds.
+std::chrono::milliseconds parse_seconds(const std::string& option, const std::string& text,
+                                        double high) {
+    double value = 0;
+    std::size_t used = 0;
+    bool ok = !text.empty() && (std::isdigit(static_cast<unsigned char>(text.front())) != 0);
+    if (ok) {
+        try {
+            value = std::stod(text, &used);
+        } catch (const std::exception&) {
+            ok = false;
+        }
+    }
+    if (!ok || used != text.size()) {
+        throw usage_error("invalid value '" + text + "' for --" + option + ": not a number");
+    }
+    if (value > high) {
+        throw usage_error("invalid value '" + text + "' for --" + option + ": must be 0 to " +
+                          std::to_string(static_cast<long>(high)) + " seconds");
+    }
+    return std::chrono::milliseconds(static_cast<long long>(value * 1000.0 + 0.5));
 }
 
 std::vector<endpoint> endpoints_of(const po::variables_map& vm, const char* key) {
@@ -205,6 +251,18 @@ parse_result parse_server_config(int argc, const char* const argv[]) {
             parse_number("buffer-size", vm["buffer-size"].as<std::string>(), 512, 16 * 1024 * 1024);
         config.model = parse_io_model(vm["io-model"].as<std::string>());
         config.level = parse_log_level(vm["log-level"].as<std::string>());
+        auto text = [&vm](const char* key) { return vm[key].as<std::string>(); };
+        config.max_connections =
+            parse_number("max-connections", text("max-connections"), 1, 1000000);
+        config.idle_timeout = parse_seconds("idle-timeout", text("idle-timeout"), 86400 * 365);
+        config.drain_timeout = parse_seconds("drain-timeout", text("drain-timeout"), 3600);
+        config.udp_drop_ports = parse_port_list(text("udp-drop-ports"));
+        config.udp_rate =
+            static_cast<double>(parse_number("udp-rate", text("udp-rate"), 0, 100000000));
+        config.udp_burst =
+            static_cast<double>(parse_number("udp-burst", text("udp-burst"), 0, 100000000));
+        config.stats_interval =
+            parse_seconds("stats-interval", text("stats-interval"), 86400 * 365);
         return {config, {}};
     } catch (const po::error& e) {
         throw usage_error(e.what());

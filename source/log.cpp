@@ -94,7 +94,12 @@ void set_log_level(log_level level) noexcept {
 }
 
 bool log_enabled(log_level level) noexcept {
-    return level <= threshold.load(std::memory_order_relaxed);
+    auto current = threshold.load(std::memory_order_relaxed);
+    // Notices (the listening lines scripts wait for) are quiet only at "error".
+    if (level == log_level::notice) {
+        return current != log_level::error;
+    }
+    return level <= current;
 }
 
 void log(log_level level, std::string_view message) {

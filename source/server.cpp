@@ -88,11 +88,13 @@ template <class Endpoint>
 server::server(server_config config) : server(config, make_transform(config.echo_mode)) {}
 
 server::server(server_config config, transform reply)
-    : config_(std::move(config)), env_{std::move(reply), config_.buffer_size, counters_,
-                                       connections_},
+    : config_(std::move(config)), connections_(config_.max_connections),
+      guard_(config_.udp_drop_ports), env_{std::move(reply), config_.buffer_size, counters_,
+                                           connections_},
+      udp_env_{env_.reply, counters_, guard_, config_.udp_rate, config_.udp_burst},
       pool_(config_.model == io_model::shared ? 1 : config_.threads,
             config_.model == io_model::shared ? config_.threads : 1),
-      heartbeats_(pool_.size()) {}
+      housekeeping_(asio::make_strand(pool_.context(0))), heartbeats_(pool_.size()) {}
 
 server::~server() {
     stop();
@@ -100,7 +102,7 @@ server::~server() {
 }
 
 void server::handle_signals() {
-    signals_ = std::make_unique<asio::signal_set>(pool_.context(0), SIGINT, SIGTERM, SIGHUP);
+    signals_ = std::make_unique<asio::signal_set>(housekeeping_, SIGINT, SIGTERM, SIGHUP);
 }
 
 void server::wait_for_signal() {
@@ -113,9 +115,15 @@ void server::wait_for_signal() {
             wait_for_signal();
             return;
         }
-        log(log_level::notice,
-            std::string("received ") + (number == SIGINT ? "SIGINT" : "SIGTERM") + ", stopping");
+        auto name = std::string(number == SIGINT ? "SIGINT" : "SIGTERM");
+        if (stopping_) {
+            log(log_level::notice, "received " + name + " again, closing every connection now");
+            stop_now();
+            return;
+        }
+        log(log_level::notice, "received " + name + ", stopping");
         stop();
+        wait_for_signal(); // a second signal ends the drain at once
     });
 }
 
@@ -271,15 +279,33 @@ void server::start() {
                        log_failure{"accept loop"});
     }
     for (auto& socket : udp_sockets_) {
-        asio::co_spawn(socket->get_executor(), run_udp_responder(*socket, env_.reply, counters_),
+        asio::co_spawn(socket->get_executor(), run_udp_responder(*socket, udp_env_),
                        log_failure{"udp responder"});
     }
     if (signals_) {
         wait_for_signal();
     }
     if (notifier_.enabled()) {
-        status_timer_ = std::make_unique<asio::steady_timer>(pool_.context(0));
-        asio::co_spawn(pool_.context(0), report_status(), log_failure{"status reporter"});
+        asio::co_spawn(housekeeping_, report_status(new_timer()), log_failure{"status reporter"});
+    }
+    if (config_.idle_timeout.count() > 0) {
+        // Sweep at a quarter of the timeout: a silent connection goes within 1.25 timeouts.
+        auto period = std::max<std::chrono::steady_clock::duration>(config_.idle_timeout / 4,
+                                                                    std::chrono::milliseconds(50));
+        asio::co_spawn(housekeeping_,
+                       every(new_timer(), period,
+                             [this] {
+                                 connections_.close_idle(config_.idle_timeout, false,
+                                                         &counters_.connections_timed_out);
+                             }),
+                       log_failure{"idle sweep"});
+    }
+    if (config_.stats_interval.count() > 0) {
+        asio::co_spawn(
+            housekeeping_,
+            every(new_timer(), config_.stats_interval,
+                  [this] { log(log_level::notice, "stats " + counters_.snapshot().to_line()); }),
+            log_failure{"stats log"});
     }
     pool_.start();
     for (const auto& ep : tcp_bound_) {
@@ -299,7 +325,25 @@ std::string server::status_line() const {
            " datagrams, " + std::to_string(s.tcp_bytes_out + s.udp_bytes_out) + " bytes echoed";
 }
 
-asio::awaitable<void> server::report_status() {
+asio::steady_timer& server::new_timer() {
+    timers_.push_back(std::make_unique<asio::steady_timer>(housekeeping_));
+    return *timers_.back();
+}
+
+asio::awaitable<void> server::every(asio::steady_timer& timer,
+                                    std::chrono::steady_clock::duration period,
+                                    std::function<void()> work) {
+    while (!stopping_) {
+        timer.expires_after(period);
+        co_await timer.async_wait(nothrow);
+        if (stopping_) {
+            break;
+        }
+        work();
+    }
+}
+
+asio::awaitable<void> server::report_status(asio::steady_timer& timer) {
     // STATUS= every 5 s; WATCHDOG=1 at half of WATCHDOG_USEC, but only while every io_context
     // answers: each round posts a heartbeat to each, and the next round checks they all ran.
     using namespace std::chrono;
@@ -327,8 +371,8 @@ asio::awaitable<void> server::report_status() {
             notifier_.notify("STATUS=" + status_line());
             next_status += status_every;
         }
-        status_timer_->expires_after(tick);
-        co_await status_timer_->async_wait(nothrow);
+        timer.expires_after(tick);
+        co_await timer.async_wait(nothrow);
     }
 }
 
@@ -349,16 +393,47 @@ void server::stop() {
             s->close(ignored);
         });
     }
+    connections_.refuse_new();
+    notifier_.notify("STOPPING=1\nSTATUS=draining " + std::to_string(connections_.size()) +
+                     " connections");
+    asio::post(housekeeping_, [this] {
+        for (auto& timer : timers_) {
+            timer->cancel();
+        }
+    });
+    asio::co_spawn(housekeeping_, drain(), log_failure{"drain"});
+}
+
+void server::stop_now() {
+    stop();
     connections_.close_all();
-    notifier_.notify("STOPPING=1\nSTATUS=stopping");
-    if (status_timer_) {
-        asio::post(status_timer_->get_executor(), [t = status_timer_.get()] { t->cancel(); });
+}
+
+asio::awaitable<void> server::drain() {
+    using namespace std::chrono;
+    auto deadline = steady_clock::now() + config_.drain_timeout;
+    // A session waiting to read that heard nothing for this long has nothing in flight.
+    auto grace = std::min<steady_clock::duration>(seconds(1), config_.drain_timeout);
+    asio::steady_timer timer(housekeeping_);
+    if (connections_.size() > 0) {
+        log(log_level::notice, "draining " + std::to_string(connections_.size()) +
+                                   " connection(s) for up to " +
+                                   std::to_string(config_.drain_timeout.count()) + " ms");
     }
+    while (connections_.size() > 0 && steady_clock::now() < deadline) {
+        connections_.close_idle(grace, true, nullptr);
+        timer.expires_after(
+            std::min<steady_clock::duration>(milliseconds(50), deadline - steady_clock::now()));
+        co_await timer.async_wait(nothrow);
+    }
+    if (connections_.size() > 0) {
+        log(log_level::notice,
+            "drain timeout: closing " + std::to_string(connections_.size()) + " connection(s)");
+    }
+    connections_.close_all();
     if (signals_) {
-        asio::post(signals_->get_executor(), [s = signals_.get()] {
-            error_code ignored;
-            s->cancel(ignored);
-        });
+        error_code ignored;
+        signals_->cancel(ignored); // safe: the signal set lives on this strand too
     }
     pool_.release();
 }

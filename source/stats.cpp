@@ -9,14 +9,46 @@ stats_snapshot stats::snapshot() const noexcept {
     stats_snapshot s;
     s.connections_accepted = get(connections_accepted);
     s.connections_active = get(connections_active);
+    s.connections_limited = get(connections_limited);
+    s.connections_timed_out = get(connections_timed_out);
     s.tcp_bytes_in = get(tcp_bytes_in);
     s.tcp_bytes_out = get(tcp_bytes_out);
     s.datagrams_in = get(datagrams_in);
     s.datagrams_out = get(datagrams_out);
     s.udp_bytes_in = get(udp_bytes_in);
     s.udp_bytes_out = get(udp_bytes_out);
+    s.dropped_guard = get(dropped_guard);
+    s.dropped_rate = get(dropped_rate);
+    s.dropped_oversize = get(dropped_oversize);
     s.datagram_errors = get(datagram_errors);
     return s;
+}
+
+std::string stats_snapshot::to_line() const {
+    std::string line;
+    auto add = [&line](const char* key, std::uint64_t value) {
+        if (!line.empty()) {
+            line += ' ';
+        }
+        line += key;
+        line += '=';
+        line += std::to_string(value);
+    };
+    add("connections_accepted", connections_accepted);
+    add("connections_active", connections_active);
+    add("connections_limited", connections_limited);
+    add("connections_timed_out", connections_timed_out);
+    add("tcp_bytes_in", tcp_bytes_in);
+    add("tcp_bytes_out", tcp_bytes_out);
+    add("datagrams_in", datagrams_in);
+    add("datagrams_out", datagrams_out);
+    add("udp_bytes_in", udp_bytes_in);
+    add("udp_bytes_out", udp_bytes_out);
+    add("dropped_guard", dropped_guard);
+    add("dropped_rate", dropped_rate);
+    add("dropped_oversize", dropped_oversize);
+    add("datagram_errors", datagram_errors);
+    return line;
 }
 
 } // namespace asio_echo

@@ -15,9 +15,30 @@ asio::awaitable<void> run_accept_loop(asio::ip::tcp::acceptor& acceptor, executo
                                       const session_env& env) {
     asio::steady_timer pause(acceptor.get_executor());
     unsigned failures_in_burst = 0;
-    for (;;) {
+    bool limited = false;
+    while (acceptor.is_open()) {
+        if (!env.connections.try_reserve()) {
+            // At --max-connections: stop accepting; newcomers wait in the kernel's backlog
+            // (nothing they send is lost) until a session ends and wakes us.
+            if (!limited) {
+                limited = true;
+                bump(env.counters.connections_limited);
+                log(log_level::warn, "connection limit reached; new connections wait");
+            }
+            env.connections.wait_for_slot(pause);
+            if (!env.connections.try_reserve()) {
+                co_await pause.async_wait(nothrow);
+                env.connections.forget_waiter(pause);
+                continue;
+            }
+            env.connections.forget_waiter(pause);
+        }
+        limited = false;
         auto executor = pick();
         auto [ec, socket] = co_await acceptor.async_accept(executor, nothrow);
+        if (ec) {
+            env.connections.unreserve();
+        }
         if (ec == asio::error::operation_aborted || !acceptor.is_open()) {
             co_return; // stop() closed the acceptor
         }
@@ -32,7 +53,7 @@ asio::awaitable<void> run_accept_loop(asio::ip::tcp::acceptor& acceptor, executo
             continue;
         }
         if (failures_in_burst > 0) {
-            log(log_level::info,
+            log(log_level::notice,
                 "accepting again after " + std::to_string(failures_in_burst) + " failures");
             failures_in_burst = 0;
         }

@@ -1,7 +1,9 @@
 #pragma once
 // echo-server's options: command line and INI config file through Boost.Program_options.
 
+#include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <iosfwd>
 #include <optional>
 #include <string>
@@ -9,6 +11,7 @@
 #include <vector>
 
 #include "asio_echo/endpoint.hpp"
+#include "asio_echo/limits.hpp"
 #include "asio_echo/log.hpp"
 #include "asio_echo/transform.hpp"
 
@@ -32,16 +35,23 @@ std::ostream& operator<<(std::ostream& out, io_model model);
 
 /// Everything echo-server needs to start. Plain value.
 struct server_config {
-    std::vector<endpoint> listen;           ///< TCP and UDP on the same port (port 0: one free
-                                            ///< port that is free for both)
-    std::vector<endpoint> tcp;              ///< TCP only
-    std::vector<endpoint> udp;              ///< UDP only
-    mode echo_mode = mode::echo;            ///< what is done to the bytes
-    unsigned threads = 1;                   ///< io threads, at least 1
-    io_model model = io_model::per_thread;  ///< thread/io_context arrangement
-    std::size_t buffer_size = 64 * 1024;    ///< per-session TCP buffer, bytes
-    log_level level = log_level::info;      ///< log threshold
-    std::optional<std::string> config_file; ///< the file the values came from, if any
+    std::vector<endpoint> listen;          ///< TCP and UDP on the same port (port 0: one free
+                                           ///< port that is free for both)
+    std::vector<endpoint> tcp;             ///< TCP only
+    std::vector<endpoint> udp;             ///< UDP only
+    mode echo_mode = mode::echo;           ///< what is done to the bytes
+    unsigned threads = 1;                  ///< io threads, at least 1
+    io_model model = io_model::per_thread; ///< thread/io_context arrangement
+    std::size_t buffer_size = 16 * 1024;   ///< per-session TCP buffer, bytes
+    log_level level = log_level::info;     ///< log threshold
+    std::size_t max_connections = 10000;   ///< TCP sessions at once; more wait in the backlog
+    std::chrono::milliseconds idle_timeout{300000}; ///< close silent connections; 0 = never
+    std::chrono::milliseconds drain_timeout{5000};  ///< graceful stop: time left to sessions
+    std::vector<std::uint16_t> udp_drop_ports = udp_port_guard::default_ports(); ///< guard
+    double udp_rate = 0;                         ///< datagrams/s per source; 0 = unlimited
+    double udp_burst = 0;                        ///< bucket size; 0 = same as udp_rate
+    std::chrono::milliseconds stats_interval{0}; ///< counters log line period; 0 = off
+    std::optional<std::string> config_file;      ///< the file the values came from, if any
 };
 
 /// The result of parsing: either a config to run, or text to print and exit 0 (--help,

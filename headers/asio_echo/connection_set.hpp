@@ -1,35 +1,94 @@
 #pragma once
-// The live TCP connections, so that stop() can close them (a gate, as in Seastar's gate.hh:
-// refuse new work once closing, reach every running piece of work).
+// The live TCP connections: how many may run (--max-connections), which have been silent too
+// long (--idle-timeout, drain), and closing them all on stop. A gate, as in Seastar's
+// gate.hh: refuse new work once closing, reach every running piece of work.
 
+#include <atomic>
+#include <chrono>
+#include <cstddef>
 #include <mutex>
 #include <unordered_set>
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "asio_echo/stats.hpp"
 
 namespace asio_echo {
 
-/// Registry of the sockets of running sessions. Thread safe.
+/// What the registry knows of one session. Owned by the session's coroutine frame.
+struct session_handle {
+    using clock = std::chrono::steady_clock;
+
+    explicit session_handle(boost::asio::ip::tcp::socket& s) : socket(s) { touch(); }
+
+    /// Records that the peer sent something. Call from the session.
+    void touch() noexcept {
+        last_received.store(clock::now().time_since_epoch().count(), std::memory_order_relaxed);
+    }
+
+    boost::asio::ip::tcp::socket& socket;     ///< closed on the socket's executor only
+    std::atomic<clock::rep> last_received{0}; ///< steady clock ticks of the last read
+    std::atomic<bool> reading{false};         ///< waiting for the peer, nothing in flight
+};
+
+/// Registry of running sessions and their slots. Thread safe unless noted.
 class connection_set {
 public:
-    /// Registers a session's socket. Returns false once close_all() was called: the caller
-    /// must then end the session. Call from the socket's executor.
-    bool add(boost::asio::ip::tcp::socket& socket);
+    using clock = std::chrono::steady_clock;
 
-    /// Unregisters a socket before it is destroyed. Call from the socket's executor.
-    void remove(boost::asio::ip::tcp::socket& socket);
+    /// At most max_sessions sessions at once.
+    explicit connection_set(std::size_t max_sessions);
 
-    /// Refuses new sockets and closes every registered one, each on its own executor (so a
-    /// close never races the session's operation). Returns at once. Thread safe.
+    /// Takes a slot for a connection about to be accepted; false when all are taken.
+    bool try_reserve() noexcept;
+
+    /// Returns a slot taken by try_reserve() that no session will use (accept failed).
+    void unreserve();
+
+    /// Wakes timer (sets it to expire at once) when a slot frees. Call wait_for_slot, then
+    /// try_reserve() again, then wait on the timer: no wake-up is lost in between. Call from
+    /// the timer's executor; forget_waiter() before the timer is destroyed.
+    void wait_for_slot(boost::asio::steady_timer& timer);
+    void forget_waiter(boost::asio::steady_timer& timer);
+
+    /// Registers a session that holds a reserved slot. Returns false once close_all() was
+    /// called: the slot is then returned and the caller must end the session. Call from the
+    /// socket's executor.
+    bool add(session_handle& session);
+
+    /// Unregisters a session before it is destroyed and frees its slot. Call from the
+    /// socket's executor.
+    void remove(session_handle& session);
+
+    /// Closes the sessions silent for longer than idle (all of them, or only those waiting
+    /// to read when only_reading), each on its own executor; counts them in timed_out when
+    /// given. Returns how many were asked to close.
+    std::size_t close_idle(clock::duration idle, bool only_reading,
+                           std::atomic<std::uint64_t>* timed_out);
+
+    /// Refuses new sessions from now on (their slots are returned). Running ones go on.
+    void refuse_new();
+
+    /// Refuses new sessions and closes every registered one, each on its own executor (so
+    /// a close never races the session's operation). Returns at once.
     void close_all();
 
-    /// The number of registered sockets. Thread safe.
+    /// The number of registered sessions.
     std::size_t size() const;
 
 private:
-    mutable std::mutex mutex_;                               ///< guards the two below
-    std::unordered_set<boost::asio::ip::tcp::socket*> live_; ///< sessions not yet ended
-    bool closing_ = false;                                   ///< set by close_all()
+    void release_slot();
+    void wake_waiters(); // with mutex_ held
+    template <class Predicate>
+    std::size_t close_where(Predicate should_close, std::atomic<std::uint64_t>* counter);
+
+    const std::size_t max_sessions_;                         ///< --max-connections
+    std::atomic<std::size_t> slots_used_{0};                 ///< reserved or running
+    mutable std::mutex mutex_;                               ///< guards the three below
+    std::unordered_set<session_handle*> live_;               ///< sessions not yet ended
+    std::unordered_set<boost::asio::steady_timer*> waiters_; ///< acceptors waiting for a slot
+    bool closing_ = false;                                   ///< refuse_new() or close_all()
 };
 
 } // namespace asio_echo

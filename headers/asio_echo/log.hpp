@@ -6,8 +6,9 @@
 
 namespace asio_echo {
 
-/// Severity, most severe first (so "level <= threshold" means "print it"). notice carries the
-/// lines scripts rely on ("listening tcp ..."), so every level but error prints them.
+/// Severity, most severe first (so "level <= threshold" means "print it"), except notice: it
+/// carries the lines scripts rely on ("listening tcp ..."), so every threshold but error
+/// prints it.
 enum class log_level { error, warn, notice, info, debug };
 
 /// Parses error|warn|notice|info|debug; throws usage_error naming the value otherwise.

@@ -3,6 +3,8 @@
 // loops on an io_pool, and stops on request or signal.
 
 #include <atomic>
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -10,6 +12,7 @@
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
 
 #include "asio_echo/config.hpp"
 #include "asio_echo/connection_set.hpp"
@@ -17,6 +20,7 @@
 #include "asio_echo/stats.hpp"
 #include "asio_echo/systemd/notify.hpp"
 #include "asio_echo/tcp_session.hpp"
+#include "asio_echo/udp_responder.hpp"
 
 namespace asio_echo {
 
@@ -44,9 +48,15 @@ public:
     /// running), std::system_error when threads cannot start. Not thread safe.
     void start();
 
-    /// Stops accepting, closes the UDP sockets and every connection; the threads return once
-    /// all coroutines ended. Idempotent. Thread safe, also from a pool thread.
+    /// Graceful stop: closes the listeners and UDP sockets at once, then lets open TCP
+    /// sessions finish for up to drain_timeout (a session waiting to read that received
+    /// nothing for a second, or for drain_timeout if shorter, is closed: it has nothing in
+    /// flight), then closes the rest. The threads return once all coroutines ended.
+    /// Idempotent. Thread safe, also from a pool thread.
     void stop();
+
+    /// stop(), and close every connection now (ends a drain at once). Thread safe.
+    void stop_now();
 
     /// Blocks until every thread returned (after stop()). Not from a pool thread.
     void wait();
@@ -69,7 +79,12 @@ private:
     void adopt_passed_sockets();
     void reload();
     void wait_for_signal();
-    boost::asio::awaitable<void> report_status();
+    boost::asio::awaitable<void> report_status(boost::asio::steady_timer& timer);
+    boost::asio::awaitable<void> drain();
+    boost::asio::awaitable<void> every(boost::asio::steady_timer& timer,
+                                       std::chrono::steady_clock::duration period,
+                                       std::function<void()> work);
+    boost::asio::steady_timer& new_timer();
     std::string status_line() const;
     void bind_tcp(const boost::asio::ip::tcp::endpoint& where);
     void bind_udp(const boost::asio::ip::udp::endpoint& where);
@@ -79,7 +94,9 @@ private:
     server_config config_;       ///< as given
     stats counters_;             ///< shared by every session and loop
     connection_set connections_; ///< live sessions, for stop()
+    udp_port_guard guard_;       ///< source ports never answered
     session_env env_;            ///< what sessions share
+    udp_env udp_env_;            ///< what datagram loops share
     io_pool pool_;               ///< threads and io_contexts
     std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>> acceptors_; ///< all listeners
     std::vector<std::unique_ptr<boost::asio::ip::udp::socket>> udp_sockets_; ///< all UDP sockets
@@ -87,7 +104,9 @@ private:
     std::vector<boost::asio::ip::udp::endpoint> udp_bound_; ///< one per configured UDP endpoint
     std::unique_ptr<boost::asio::signal_set> signals_;      ///< SIGINT/SIGTERM/SIGHUP, when asked
     systemd::notifier notifier_; ///< READY=1, STATUS=..., WATCHDOG=1, STOPPING=1
-    std::unique_ptr<boost::asio::steady_timer> status_timer_; ///< paces report_status()
+    /// Signals, drain and timers run here: one strand, so they never run concurrently.
+    boost::asio::strand<boost::asio::io_context::executor_type> housekeeping_;
+    std::vector<std::unique_ptr<boost::asio::steady_timer>> timers_; ///< on housekeeping_
     std::vector<std::atomic<std::uint64_t>> heartbeats_; ///< last status round each context ran
     std::size_t next_context_ = 0;      ///< spreads single listeners over the io_contexts
     std::atomic<bool> stopping_{false}; ///< stop() ran

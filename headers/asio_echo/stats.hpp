@@ -4,32 +4,46 @@
 
 #include <atomic>
 #include <cstdint>
+#include <string>
 
 namespace asio_echo {
 
 /// A copy of the counters at one moment. Plain value.
 struct stats_snapshot {
-    std::uint64_t connections_accepted = 0;
-    std::uint64_t connections_active = 0;
-    std::uint64_t tcp_bytes_in = 0;
-    std::uint64_t tcp_bytes_out = 0;
-    std::uint64_t datagrams_in = 0;
-    std::uint64_t datagrams_out = 0;
-    std::uint64_t udp_bytes_in = 0;
-    std::uint64_t udp_bytes_out = 0;
-    std::uint64_t datagram_errors = 0;
+    std::uint64_t connections_accepted = 0;  ///< TCP connections accepted
+    std::uint64_t connections_active = 0;    ///< TCP sessions running now
+    std::uint64_t connections_limited = 0;   ///< times accepting paused at --max-connections
+    std::uint64_t connections_timed_out = 0; ///< closed by --idle-timeout
+    std::uint64_t tcp_bytes_in = 0;          ///< bytes read from TCP clients
+    std::uint64_t tcp_bytes_out = 0;         ///< bytes written back to TCP clients
+    std::uint64_t datagrams_in = 0;          ///< datagrams received
+    std::uint64_t datagrams_out = 0;         ///< datagrams answered
+    std::uint64_t udp_bytes_in = 0;          ///< payload bytes received
+    std::uint64_t udp_bytes_out = 0;         ///< payload bytes answered
+    std::uint64_t dropped_guard = 0;         ///< dropped: source port on the guard list
+    std::uint64_t dropped_rate = 0;          ///< dropped: source over --udp-rate
+    std::uint64_t dropped_oversize = 0;      ///< dropped: larger than the receive buffer
+    std::uint64_t datagram_errors = 0;       ///< receive or send failures
+
+    /// "key=value" pairs on one line, for the --stats-interval log line.
+    std::string to_line() const;
 };
 
 /// Live counters, updated from every io thread. Thread safe.
 struct stats {
     std::atomic<std::uint64_t> connections_accepted{0};
     std::atomic<std::uint64_t> connections_active{0};
+    std::atomic<std::uint64_t> connections_limited{0};
+    std::atomic<std::uint64_t> connections_timed_out{0};
     std::atomic<std::uint64_t> tcp_bytes_in{0};
     std::atomic<std::uint64_t> tcp_bytes_out{0};
     std::atomic<std::uint64_t> datagrams_in{0};
     std::atomic<std::uint64_t> datagrams_out{0};
     std::atomic<std::uint64_t> udp_bytes_in{0};
     std::atomic<std::uint64_t> udp_bytes_out{0};
+    std::atomic<std::uint64_t> dropped_guard{0};
+    std::atomic<std::uint64_t> dropped_rate{0};
+    std::atomic<std::uint64_t> dropped_oversize{0};
     std::atomic<std::uint64_t> datagram_errors{0};
 
     /// Reads every counter (relaxed). Thread safe.

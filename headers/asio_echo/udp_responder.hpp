@@ -4,6 +4,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/udp.hpp>
 
+#include "asio_echo/limits.hpp"
 #include "asio_echo/stats.hpp"
 #include "asio_echo/transform.hpp"
 
@@ -12,11 +13,21 @@ namespace asio_echo {
 /// Largest UDP payload over IPv4 (65,535 - 8 UDP - 20 IP header bytes).
 inline constexpr std::size_t max_datagram = 65507;
 
+/// What every datagram loop of a server shares. Outlives the loops (owned by the server).
+struct udp_env {
+    transform reply;             ///< applied to each datagram before it is sent back
+    stats& counters;             ///< server-wide counters
+    const udp_port_guard& guard; ///< source ports never answered
+    double rate;                 ///< datagrams/s per source; 0 = unlimited
+    double burst;                ///< bucket size per source
+};
+
 /// Answers each datagram with its transformed copy, sent to its sender, until the socket is
-/// closed. Zero-length datagrams get zero-length answers; send failures (say, an ICMP error
+/// closed. Zero-length datagrams get zero-length answers. Datagrams from guarded source
+/// ports, or over a source's rate, are dropped and counted; send failures (say, an ICMP error
 /// left by an earlier peer) are counted and do not end the loop. Run it on the socket's
 /// executor; one loop per socket.
 boost::asio::awaitable<void> run_udp_responder(boost::asio::ip::udp::socket& socket,
-                                               const transform& reply, stats& counters);
+                                               const udp_env& env);
 
 } // namespace asio_echo

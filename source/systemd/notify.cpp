@@ -1,5 +1,6 @@
 #include "asio_echo/systemd/notify.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -26,11 +27,15 @@ notifier::notifier() : notifier(env_or_empty("NOTIFY_SOCKET")) {
     // The watchdog applies to us only when WATCHDOG_PID is unset or names this process.
     auto usec = env_or_empty("WATCHDOG_USEC");
     auto pid = env_or_empty("WATCHDOG_PID");
-    if (!usec.empty() && (pid.empty() || pid == std::to_string(::getpid()))) {
-        char* end = nullptr;
-        auto value = std::strtoull(usec.c_str(), &end, 10);
-        if (end && *end == '\0' && value > 0) {
-            watchdog_interval_ = std::chrono::microseconds(value / 2);
+    // Digits only: strtoull alone would take "-5" for a huge number.
+    bool digits = !usec.empty() && usec.find_first_not_of("0123456789") == std::string::npos;
+    if (digits && (pid.empty() || pid == std::to_string(::getpid()))) {
+        errno = 0;
+        auto value = std::strtoull(usec.c_str(), nullptr, 10);
+        if (errno == 0 && value > 0) {
+            // At least 1 ms: a tiny WATCHDOG_USEC must not make the status loop spin.
+            watchdog_interval_ =
+                std::chrono::microseconds(std::max<unsigned long long>(value / 2, 1000));
         }
     }
 }

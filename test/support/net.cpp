@@ -19,9 +19,9 @@ namespace {
     throw std::runtime_error(what + ": " + std::strerror(errno));
 }
 
-int connected(int type, const std::string& address, std::uint16_t port) {
+socklen_t to_sockaddr(const std::string& address, std::uint16_t port, sockaddr_storage& storage) {
     auto ip = boost::asio::ip::make_address(address);
-    sockaddr_storage storage{};
+    storage = {};
     socklen_t length = 0;
     if (ip.is_v4()) {
         auto* in = reinterpret_cast<sockaddr_in*>(&storage);
@@ -38,9 +38,26 @@ int connected(int type, const std::string& address, std::uint16_t port) {
         std::memcpy(&in6->sin6_addr, bytes.data(), bytes.size());
         length = sizeof(sockaddr_in6);
     }
+    return length;
+}
+
+int connected(int type, const std::string& address, std::uint16_t port,
+              const std::string* source = nullptr, std::uint16_t source_port = 0) {
+    sockaddr_storage storage{};
+    auto length = to_sockaddr(address, port, storage);
     int fd = ::socket(storage.ss_family, type | SOCK_CLOEXEC, 0);
     if (fd < 0) {
         fail("socket");
+    }
+    if (source) {
+        sockaddr_storage local{};
+        auto local_length = to_sockaddr(*source, source_port, local);
+        if (::bind(fd, reinterpret_cast<sockaddr*>(&local), local_length) != 0) {
+            int saved = errno;
+            ::close(fd);
+            errno = saved;
+            fail("bind " + *source + ":" + std::to_string(source_port));
+        }
     }
     if (::connect(fd, reinterpret_cast<sockaddr*>(&storage), length) != 0) {
         int saved = errno;
@@ -61,6 +78,17 @@ plain_socket::plain_socket(plain_socket&& other) noexcept : fd_(other.fd_) {
     other.fd_ = -1;
 }
 
+plain_socket& plain_socket::operator=(plain_socket&& other) noexcept {
+    if (this != &other) {
+        if (fd_ >= 0) {
+            ::close(fd_);
+        }
+        fd_ = other.fd_;
+        other.fd_ = -1;
+    }
+    return *this;
+}
+
 plain_socket::~plain_socket() {
     if (fd_ >= 0) {
         ::close(fd_);
@@ -73,6 +101,21 @@ plain_socket plain_socket::tcp(const std::string& address, std::uint16_t port) {
 
 plain_socket plain_socket::udp(const std::string& address, std::uint16_t port) {
     return plain_socket(connected(SOCK_DGRAM, address, port));
+}
+
+plain_socket plain_socket::udp_from(const std::string& source_address, std::uint16_t source_port,
+                                    const std::string& address, std::uint16_t port) {
+    return plain_socket(connected(SOCK_DGRAM, address, port, &source_address, source_port));
+}
+
+std::uint16_t plain_socket::local_port() const {
+    sockaddr_storage local{};
+    socklen_t length = sizeof local;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&local), &length);
+    if (local.ss_family == AF_INET6) {
+        return ntohs(reinterpret_cast<sockaddr_in6*>(&local)->sin6_port);
+    }
+    return ntohs(reinterpret_cast<sockaddr_in*>(&local)->sin_port);
 }
 
 void plain_socket::set_timeout(std::chrono::milliseconds timeout) {

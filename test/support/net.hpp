@@ -18,9 +18,16 @@ public:
     static plain_socket tcp(const std::string& address, std::uint16_t port);
     /// A UDP socket connected to address:port (so it receives only that peer's datagrams).
     static plain_socket udp(const std::string& address, std::uint16_t port);
+    /// The same, sending from source_address:source_port (port 0: any). Throws when the
+    /// source cannot be bound (errno kept, e.g. EACCES for a privileged port).
+    static plain_socket udp_from(const std::string& source_address, std::uint16_t source_port,
+                                 const std::string& address, std::uint16_t port);
+
+    /// The local port (after connect or bind).
+    std::uint16_t local_port() const;
 
     plain_socket(plain_socket&& other) noexcept;
-    plain_socket& operator=(plain_socket&&) = delete;
+    plain_socket& operator=(plain_socket&& other) noexcept;
     ~plain_socket();
 
     /// Sets how long each send/receive may block (default 10 s).

@@ -31,8 +31,8 @@ public:
     /// (or there is no manager). Thread safe.
     bool notify(std::string_view state) const noexcept;
 
-    /// Half of $WATCHDOG_USEC when the watchdog is enabled for this process: how often to
-    /// send WATCHDOG=1.
+    /// Half of $WATCHDOG_USEC (at least 1 ms) when the watchdog is enabled for this process:
+    /// how often to send WATCHDOG=1.
     std::optional<std::chrono::microseconds> watchdog_interval() const noexcept {
         return watchdog_interval_;
     }

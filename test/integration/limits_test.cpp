@@ -1,0 +1,150 @@
+#define BOOST_TEST_MODULE limits_in_process
+#include <boost/test/unit_test.hpp>
+
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "net.hpp"
+#include "server_fixture.hpp"
+
+using namespace asio_echo;
+using namespace asio_echo::test;
+using namespace std::chrono_literals;
+
+BOOST_AUTO_TEST_CASE(max_connections_10_the_11th_waits_then_is_served_when_one_closes) {
+    auto config = loopback_config();
+    config.max_connections = 10;
+    running_server server(config);
+    std::vector<plain_socket> first;
+    for (int i = 0; i < 10; ++i) {
+        first.push_back(plain_socket::tcp("127.0.0.1", server.tcp_port()));
+        first.back().send_all("x");
+        BOOST_TEST(first.back().receive_exactly(1) == "x");
+    }
+    BOOST_TEST(server.get().connections() == 10u);
+    // The 11th connects (the kernel completes the handshake) but is not served...
+    auto eleventh = plain_socket::tcp("127.0.0.1", server.tcp_port());
+    eleventh.send_all("eleventh");
+    eleventh.set_timeout(300ms);
+    BOOST_TEST(!eleventh.receive_some().has_value(), "served beyond the limit");
+    BOOST_TEST(server.get().connections() == 10u);
+    BOOST_TEST(server.get().counters().connections_limited >= 1u);
+    // ...and the ten already open keep working.
+    first[3].send_all("still here");
+    BOOST_TEST(first[3].receive_exactly(10) == "still here");
+    // When one closes, the 11th is served, and nothing it sent meanwhile is lost.
+    first.erase(first.begin());
+    eleventh.set_timeout(10s);
+    BOOST_TEST(eleventh.receive_exactly(8) == "eleventh");
+}
+
+BOOST_AUTO_TEST_CASE(idle_timeout_closes_the_silent_client_and_not_the_active_one) {
+    auto config = loopback_config();
+    config.idle_timeout = 1s;
+    running_server server(config);
+    auto idle = plain_socket::tcp("127.0.0.1", server.tcp_port());
+    auto active = plain_socket::tcp("127.0.0.1", server.tcp_port());
+    idle.send_all("hi");
+    BOOST_TEST(idle.receive_exactly(2) == "hi");
+    auto start = std::chrono::steady_clock::now();
+    // The active client talks every 100 ms for 2.5 s: well past the timeout.
+    for (int i = 0; i < 25; ++i) {
+        auto message = "tick " + std::to_string(i);
+        active.send_all(message);
+        BOOST_TEST_REQUIRE(active.receive_exactly(message.size()) == message);
+        std::this_thread::sleep_for(100ms); // pacing the client, not synchronising
+    }
+    // The idle one was closed: EOF, after at least the timeout.
+    idle.set_timeout(5s);
+    BOOST_TEST(idle.receive_until_eof().empty());
+    auto closed_after = std::chrono::steady_clock::now() - start;
+    BOOST_TEST(std::chrono::duration<double>(closed_after).count() >= 1.0);
+    BOOST_TEST(server.get().counters().connections_timed_out == 1u);
+    BOOST_TEST(server.get().connections() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(guarded_source_port_gets_no_reply_and_is_counted) {
+    // A socket on an ephemeral port, and a server told to drop that port: the guard's logic
+    // without needing root to bind port 7 or 19 (that case is in the process tests).
+    std::uint16_t guarded_port = 0;
+    {
+        // Borrow a free ephemeral port, then let it go for the guarded socket to take.
+        auto probe = plain_socket::udp("127.0.0.1", 9);
+        guarded_port = probe.local_port();
+    }
+    auto config = loopback_config();
+    config.udp_drop_ports = {guarded_port};
+    running_server server(config);
+    auto guarded =
+        plain_socket::udp_from("127.0.0.1", guarded_port, "127.0.0.1", server.udp_port());
+    auto ordinary = plain_socket::udp("127.0.0.1", server.udp_port());
+    guarded.send_all("loop me");
+    ordinary.send_all("echo me");
+    BOOST_TEST(ordinary.receive_some().value() == "echo me");
+    guarded.set_timeout(300ms);
+    BOOST_TEST(!guarded.receive_some().has_value(), "a guarded port was answered");
+    BOOST_TEST(server.get().counters().dropped_guard == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(privileged_service_ports_get_no_reply) {
+    running_server server(loopback_config());
+    for (std::uint16_t port : {std::uint16_t{7}, std::uint16_t{19}}) {
+        try {
+            auto from_service =
+                plain_socket::udp_from("127.0.0.1", port, "127.0.0.1", server.udp_port());
+            from_service.send_all("ping-pong?");
+            from_service.set_timeout(300ms);
+            BOOST_TEST(!from_service.receive_some().has_value(), "answered port " << port);
+        } catch (const std::exception& e) {
+            BOOST_TEST_MESSAGE("skipped port " << port << ": " << e.what()
+                                               << " (needs root or the port is in use)");
+        }
+    }
+}
+
+BOOST_AUTO_TEST_CASE(udp_rate_20_answers_at_most_the_burst_plus_the_rate_per_source) {
+    auto config = loopback_config();
+    config.udp_rate = 20;
+    running_server server(config);
+    auto flooder = plain_socket::udp_from("127.0.0.1", 0, "127.0.0.1", server.udp_port());
+    auto start = std::chrono::steady_clock::now();
+    for (int i = 0; i < 200; ++i) {
+        flooder.send_all("flood " + std::to_string(i));
+    }
+    flooder.set_timeout(300ms);
+    int answered = 0;
+    while (flooder.receive_some()) {
+        ++answered;
+    }
+    auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    BOOST_TEST(answered >= 20); // the burst
+    BOOST_TEST(answered <= 20 + static_cast<int>(20 * elapsed) + 1, "elapsed " << elapsed << " s");
+    // Another source address is unaffected.
+    auto other = plain_socket::udp_from("127.0.0.2", 0, "127.0.0.1", server.udp_port());
+    for (int i = 0; i < 5; ++i) {
+        other.send_all("other " + std::to_string(i));
+        BOOST_TEST(other.receive_some().value() == "other " + std::to_string(i));
+    }
+    BOOST_TEST(server.get().counters().dropped_rate == static_cast<std::uint64_t>(200 - answered));
+}
+
+BOOST_AUTO_TEST_CASE(stop_drains_a_streaming_client_that_then_half_closes) {
+    auto config = loopback_config(mode::echo, 2);
+    config.drain_timeout = 10s;
+    auto server = std::make_unique<running_server>(config);
+    auto streamer = plain_socket::tcp("127.0.0.1", server->tcp_port());
+    auto data = random_bytes(4u << 20, 42);
+    std::string back;
+    std::thread reader([&] { back = streamer.receive_until_eof(); });
+    streamer.send_all(data.substr(0, 1u << 20));
+    // Stop in another thread (it returns once the drain ends) while the client goes on.
+    std::thread stopper([&] { server.reset(); });
+    streamer.send_all(data.substr(1u << 20));
+    streamer.shutdown_send();
+    reader.join();
+    stopper.join();
+    BOOST_TEST(back.size() == data.size());
+    BOOST_TEST((back == data), "seed 42");
+}
