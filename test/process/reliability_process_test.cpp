@@ -126,6 +126,7 @@ BOOST_AUTO_TEST_CASE(out_of_descriptors_backs_off_without_spinning_and_recovers)
     auto cpu_per_second =
         (cpu_seconds(pid) - cpu_before) /
         std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_before).count();
+    BOOST_TEST_MESSAGE("CPU while out of descriptors: " << cpu_per_second << " s/s");
     BOOST_TEST(cpu_per_second < 0.2, "CPU " << cpu_per_second << " s/s while out of descriptors");
     clients.clear();
     // Descriptors free up as the closed clients are accepted and ended; a new client is served.
@@ -165,6 +166,7 @@ BOOST_AUTO_TEST_CASE(never_reading_client_costs_bounded_memory_and_others_are_se
     BOOST_TEST_MESSAGE("pushed " << pushed << " bytes without reading");
     BOOST_TEST(pushed < (64u << 20), "the server read everything: no backpressure?");
     auto growth_kib = static_cast<long>(rss_kib(pid)) - static_cast<long>(rss_before);
+    BOOST_TEST_MESSAGE("RSS growth with a never-reading client: " << growth_kib << " KiB");
     BOOST_TEST(growth_kib < 16 * 1024, "RSS grew by " << growth_kib << " KiB");
     auto other = plain_socket::tcp("127.0.0.1", server.port);
     other.send_all("unaffected");
