@@ -1,0 +1,54 @@
+#pragma once
+// echo-client's command line: the command (message, ping, load) and its options, parsed by
+// Boost.Program_options into a plain value.
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "asio_echo/endpoint.hpp"
+#include "asio_echo/transform.hpp"
+
+namespace asio_echo::client {
+
+/// What echo-client does: send a message (or stdin), ping, or load.
+enum class command { message, ping, load };
+
+/// Everything echo-client needs to run. Plain value; fields a command does not use keep their
+/// defaults.
+struct options {
+    command what = command::message;     ///< the first word: ping, load or neither
+    endpoint connect{"127.0.0.1", 9999}; ///< --connect HOST:PORT
+    bool udp = false;                    ///< --udp: datagrams instead of a TCP stream
+    std::optional<double> timeout;       ///< --timeout SECONDS; see timeout_seconds()
+    bool json = false;                   ///< --json: one JSON object on stdout
+    mode expect = mode::echo;            ///< --expect: what a correct reply is
+    bool verify = false;                 ///< --verify (message, interactive, stream)
+    unsigned retries = 2;                ///< --retries: UDP message resends after a timeout
+    std::vector<std::string> message;    ///< the MESSAGE words; empty: interactive/stream
+    std::uint64_t count = 5;             ///< ping --count; 0: until Ctrl-C
+    double interval = 1.0;               ///< ping --interval SECONDS
+    std::size_t size = 64;               ///< ping/load --size BYTES
+    unsigned connections = 10;           ///< load --connections
+    double duration = 10.0;              ///< load --duration SECONDS
+    unsigned pipeline = 1;               ///< load --pipeline: messages in flight per conn
+    double rate = 0.0;                   ///< load --rate: messages/s in total; 0: unpaced
+    unsigned threads = 1;                ///< load --threads: io_context threads
+    double warmup = 0.0;                 ///< load --warmup SECONDS, not measured
+
+    /// The --timeout value, or its default: 1 s per UDP try, 5 s for TCP connect and replies.
+    double timeout_seconds() const { return timeout.value_or(udp ? 1.0 : 5.0); }
+};
+
+/// Either options to run, or text to print before exiting 0 (--help, --version).
+struct parse_result {
+    std::optional<options> run; ///< set when echo-client should run
+    std::string output;         ///< help or version text otherwise
+};
+
+/// Parses argv. Throws usage_error with a one-line message naming the bad option or value.
+parse_result parse_options(int argc, const char* const argv[]);
+
+} // namespace asio_echo::client

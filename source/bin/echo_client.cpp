@@ -1,0 +1,50 @@
+// echo-client: parse the command line, run the mode, map failures to exit codes (errors.hpp):
+// each failure is one line "echo-client: <message>" on stderr.
+
+#include <cstdio>
+#include <exception>
+#include <new>
+#include <system_error>
+
+#include <boost/system/system_error.hpp>
+
+#include "asio_echo/client/failure.hpp"
+#include "asio_echo/client/options.hpp"
+#include "asio_echo/client/run.hpp"
+#include "asio_echo/errors.hpp"
+
+namespace {
+
+int fail(asio_echo::exit_code code, const char* message) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "echo-client: %s\n", message);
+    return code;
+}
+
+} // namespace
+
+int main(int argc, char* argv[]) {
+    using namespace asio_echo;
+    try {
+        auto parsed = client::parse_options(argc, argv);
+        if (!parsed.run) {
+            std::fputs(parsed.output.c_str(), stdout);
+            return exit_ok;
+        }
+        return client::run(*parsed.run);
+    } catch (const usage_error& e) {
+        return fail(exit_usage, e.what());
+    } catch (const unavailable_error& e) {
+        return fail(exit_unavailable, e.what());
+    } catch (const client::check_failed& e) {
+        return fail(exit_check_failed, e.what());
+    } catch (const boost::system::system_error& e) {
+        return fail(exit_os_error, e.what());
+    } catch (const std::system_error& e) {
+        return fail(exit_os_error, e.what());
+    } catch (const std::bad_alloc&) {
+        return fail(exit_os_error, "out of memory");
+    } catch (const std::exception& e) {
+        return fail(exit_check_failed, e.what());
+    }
+}

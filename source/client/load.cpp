@@ -1,0 +1,729 @@
+#include "asio_echo/client/load.hpp"
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <latch>
+#include <memory>
+#include <optional>
+#include <span>
+#include <thread>
+#include <variant>
+#include <vector>
+
+#include <unistd.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ip/udp.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "asio_echo/client/connect.hpp"
+#include "asio_echo/client/payload.hpp"
+#include "asio_echo/coro.hpp"
+#include "asio_echo/errors.hpp"
+
+namespace asio_echo::client {
+
+namespace asio = boost::asio;
+using namespace asio::experimental::awaitable_operators;
+using asio::ip::tcp;
+using asio::ip::udp;
+using std::chrono::steady_clock;
+
+namespace {
+
+std::uint64_t now_ns() noexcept {
+    return static_cast<std::uint64_t>(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(steady_clock::now().time_since_epoch())
+            .count());
+}
+
+steady_clock::time_point at_ns(std::uint64_t ns) {
+    return steady_clock::time_point(
+        std::chrono::duration_cast<steady_clock::duration>(std::chrono::nanoseconds(ns)));
+}
+
+/// The schedule every worker follows. Written by the main thread before the workers are let go
+/// (the latch orders it), read-only after that except stop/stop_ns.
+struct plan {
+    std::uint64_t start_ns = 0;    ///< the clock starts (warm-up begins)
+    std::uint64_t warm_end_ns = 0; ///< the measured window begins
+    std::uint64_t end_ns = 0;      ///< the measured window ends; no sends after it
+    std::uint64_t drain_ns = 0;    ///< replies still missing this long after the end are given up
+    std::uint64_t timeout_ns = 0;  ///< UDP: a datagram unanswered this long is lost
+    double period_ns = 0;          ///< --rate: time between a connection's sends; 0 unpaced
+    double phase_ns = 0;           ///< --rate: offset between successive connections
+    std::atomic<bool> stop{false}; ///< a signal ended the run early
+    std::atomic<std::uint64_t> stop_ns{0}; ///< when
+    bool abort = false;                    ///< connecting failed: do not start
+};
+
+/// What one worker counted. Plain values, one writer (the worker's thread).
+struct tally {
+    std::uint64_t sent = 0;
+    std::uint64_t messages = 0;
+    std::uint64_t bytes = 0;
+    std::uint64_t errors = 0;
+    std::uint64_t mismatches = 0;
+    std::uint64_t lost = 0;
+    std::uint64_t late = 0;
+    std::uint64_t unfinished = 0;
+    histogram latency;
+};
+
+/// One connection (or UDP socket) and its messages in flight. Touched by its worker only.
+struct connection {
+    connection(asio::io_context& io, std::size_t index, std::size_t window, std::size_t buffer)
+        : id(index), timer(io), intended(std::make_unique<std::uint64_t[]>(window)),
+          sent_at(std::make_unique<std::uint64_t[]>(window)),
+          active(std::make_unique<bool[]>(window)),
+          receive(std::make_unique_for_overwrite<char[]>(buffer)), receive_size(buffer) {}
+
+    std::size_t id; ///< 0..connections-1 over all workers
+    std::optional<tcp::socket> stream;
+    std::optional<udp::socket> datagram;
+    asio::steady_timer timer;                  ///< --rate: the next intended send time
+    std::unique_ptr<std::uint64_t[]> intended; ///< per slot: latency is measured from this
+    std::unique_ptr<std::uint64_t[]> sent_at;  ///< per slot: UDP loss is judged from this
+    std::unique_ptr<bool[]> active;            ///< per slot (UDP): awaiting its reply
+    std::unique_ptr<char[]> receive;           ///< replies land here
+    std::size_t receive_size;
+    std::uint64_t next_send = 0;  ///< messages queued so far (the next one's number)
+    std::uint64_t next_reply = 0; ///< TCP: replies complete; UDP: oldest unresolved message
+    std::uint64_t written = 0;    ///< TCP: messages fully written
+    std::size_t write_offset = 0; ///< TCP: bytes of message `written` already written
+    std::size_t reply_offset = 0; ///< TCP: bytes of message `next_reply` already received
+    bool reply_bad = false;       ///< TCP: message `next_reply` differed so far
+    bool done = false;
+};
+
+/// One thread with its own io_context and its share of the connections (shared-nothing: no
+/// locks, no strands; the workers meet only at the latches and the relaxed progress counter).
+class worker {
+public:
+    worker(const options& opts, const payload_pattern& pattern, plan& schedule)
+        : opts_(opts), pattern_(pattern), plan_(schedule), io_(1) {}
+
+    /// The connections' progress for the terminal's progress line. Thread safe.
+    std::atomic<std::uint64_t> progress{0};
+    tally result;
+    std::string failure;        ///< the first connect failure
+    std::exception_ptr crashed; ///< a coroutine that threw (a bug)
+
+    void add(std::size_t id) {
+        std::size_t window = opts_.pipeline;
+        std::size_t buffer =
+            opts_.udp ? std::max<std::size_t>(opts_.size + 1, 2048)
+                      : std::clamp<std::size_t>(window * opts_.size + 64, 512, 64 * 1024);
+        conns_.push_back(std::make_unique<connection>(io_, id, window, buffer));
+    }
+
+    /// Opens every connection (in parallel, bounded by --timeout). Call from the worker thread.
+    void connect_all(const tcp::endpoint& target) {
+        for (auto& c : conns_) {
+            asio::co_spawn(io_, connect_one(*c, target), [this](std::exception_ptr e) {
+                if (e && !crashed) {
+                    crashed = e;
+                }
+            });
+        }
+        io_.run();
+        io_.restart();
+    }
+
+    /// Runs the load until the plan's end and the drain. Call from the worker thread.
+    void run() {
+        live_ = conns_.size();
+        for (auto& c : conns_) {
+            auto loop = opts_.udp ? udp_loop(*c) : tcp_loop(*c);
+            asio::co_spawn(io_, std::move(loop), [this, &c = *c](std::exception_ptr e) {
+                c.done = true;
+                --live_;
+                if (e && !crashed) {
+                    crashed = e;
+                }
+            });
+        }
+        asio::co_spawn(io_, watchdog(), [this](std::exception_ptr e) {
+            if (e && !crashed) {
+                crashed = e;
+            }
+        });
+        io_.run();
+    }
+
+private:
+    asio::awaitable<void> connect_one(connection& c, tcp::endpoint target) {
+        boost::system::error_code ec;
+        if (opts_.udp) {
+            c.datagram.emplace(io_);
+            c.datagram->connect(udp::endpoint(target.address(), target.port()), ec);
+            if (!ec) {
+                c.datagram->non_blocking(true, ec);
+            }
+        } else {
+            c.stream.emplace(io_);
+            asio::steady_timer deadline(io_, to_duration(opts_.timeout_seconds()));
+            auto outcome =
+                co_await (c.stream->async_connect(target, nothrow) || deadline.async_wait(nothrow));
+            if (outcome.index() == 1) {
+                ec = asio::error::timed_out;
+            } else {
+                ec = std::get<0>(std::get<0>(outcome));
+            }
+            if (!ec) {
+                c.stream->set_option(tcp::no_delay(true), ec);
+                c.stream->non_blocking(true, ec);
+            }
+        }
+        if (ec && failure.empty()) {
+            failure = "cannot connect to " + format_endpoint(target.address(), target.port()) +
+                      ": " + ec.message();
+        }
+    }
+
+    bool in_window(std::uint64_t now) const noexcept {
+        return now >= plan_.warm_end_ns && now < plan_.end_ns;
+    }
+
+    bool stopping(std::uint64_t now) const noexcept {
+        return now >= plan_.end_ns || plan_.stop.load(std::memory_order_relaxed);
+    }
+
+    std::uint64_t intended_time(const connection& c, std::uint64_t k) const noexcept {
+        return plan_.start_ns +
+               static_cast<std::uint64_t>(plan_.phase_ns * static_cast<double>(c.id) +
+                                          plan_.period_ns * static_cast<double>(k));
+    }
+
+    /// A reply is complete: count it, and time it if it falls in the measured window.
+    void complete(std::uint64_t intended, std::uint64_t now, bool same) noexcept {
+        if (!same) {
+            ++result.mismatches;
+        }
+        if (in_window(now)) {
+            ++result.messages;
+            result.bytes += opts_.size;
+            result.latency.record(now > intended ? now - intended : 0);
+        }
+        progress.store(progress.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+    }
+
+    /// Queues the messages the window (and --rate) allow now; returns how many.
+    std::size_t queue(connection& c, std::uint64_t now, std::uint64_t oldest) {
+        std::size_t queued = 0;
+        while (c.next_send - oldest < opts_.pipeline) {
+            std::uint64_t intended = now;
+            if (plan_.period_ns > 0) {
+                intended = intended_time(c, c.next_send);
+                if (intended > now) {
+                    break;
+                }
+            }
+            auto slot = c.next_send % opts_.pipeline;
+            c.intended[slot] = intended;
+            c.sent_at[slot] = now;
+            c.active[slot] = true;
+            if (in_window(now)) {
+                ++result.sent;
+            }
+            ++c.next_send;
+            ++queued;
+        }
+        return queued;
+    }
+
+    /// TCP: writes queued messages without waiting (gathered); false on a hard error.
+    bool flush(connection& c, boost::system::error_code& ec) {
+        while (c.written < c.next_send) {
+            std::array<asio::const_buffer, 16> pieces;
+            std::size_t count = 0;
+            for (auto k = c.written; k < c.next_send && count < pieces.size(); ++k, ++count) {
+                std::size_t skip = k == c.written ? c.write_offset : 0;
+                auto offset = payload_pattern::offset(k, c.id) + skip;
+                pieces[count] = asio::buffer(pattern_.sent.data() + offset, opts_.size - skip);
+            }
+            auto n = c.stream->write_some(std::span(pieces.data(), count), ec);
+            if (ec == asio::error::would_block || ec == asio::error::try_again) {
+                ec.clear();
+                return true;
+            }
+            if (ec) {
+                return false;
+            }
+            n += c.write_offset;
+            c.written += n / opts_.size;
+            c.write_offset = n % opts_.size;
+        }
+        return true;
+    }
+
+    /// TCP: checks received bytes against the expected replies; false when more came than sent.
+    bool consume(connection& c, const char* data, std::size_t n, std::uint64_t now) {
+        while (n > 0) {
+            if (c.next_reply == c.next_send) {
+                ++result.mismatches; // bytes nobody asked for
+                return false;
+            }
+            auto take = std::min(n, opts_.size - c.reply_offset);
+            auto expected = pattern_.expected.data() + payload_pattern::offset(c.next_reply, c.id) +
+                            c.reply_offset;
+            if (std::memcmp(data, expected, take) != 0) {
+                c.reply_bad = true;
+            }
+            data += take;
+            n -= take;
+            c.reply_offset += take;
+            if (c.reply_offset == opts_.size) {
+                complete(c.intended[c.next_reply % opts_.pipeline], now, !c.reply_bad);
+                ++c.next_reply;
+                c.reply_offset = 0;
+                c.reply_bad = false;
+            }
+        }
+        return true;
+    }
+
+    asio::awaitable<void> tcp_loop(connection& c) {
+        auto& socket = *c.stream;
+        boost::system::error_code ec;
+        for (;;) {
+            auto now = now_ns();
+            bool ending = stopping(now);
+            if (!ending) {
+                queue(c, now, c.next_reply);
+            }
+            if (!flush(c, ec)) {
+                break;
+            }
+            if (c.next_reply == c.next_send) {
+                if (ending) {
+                    co_return; // every reply is in
+                }
+                // --rate with nothing in flight: sleep until the next intended send.
+                c.timer.expires_at(at_ns(intended_time(c, c.next_send)));
+                co_await c.timer.async_wait(nothrow);
+                if (abandon_) {
+                    co_return;
+                }
+                continue;
+            }
+            auto into = asio::buffer(c.receive.get(), c.receive_size);
+            std::size_t n = 0;
+            if (c.written < c.next_send) {
+                // The socket is full: wait until it drains, reading replies meanwhile (the
+                // server reads only after its write completed, so not reading could deadlock).
+                auto step = co_await (socket.async_wait(tcp::socket::wait_write, nothrow) ||
+                                      socket.async_read_some(into, nothrow));
+                if (step.index() == 0) {
+                    if (abandon_) {
+                        break;
+                    }
+                    continue;
+                }
+                std::tie(ec, n) = std::get<1>(step);
+            } else if (plan_.period_ns > 0 && !ending &&
+                       c.next_send - c.next_reply < opts_.pipeline) {
+                c.timer.expires_at(at_ns(intended_time(c, c.next_send)));
+                auto step =
+                    co_await (socket.async_read_some(into, nothrow) || c.timer.async_wait(nothrow));
+                if (step.index() == 1) {
+                    if (abandon_) {
+                        break;
+                    }
+                    continue;
+                }
+                std::tie(ec, n) = std::get<0>(step);
+            } else {
+                // The hot path: wait for readiness, then read and write back here, so each
+                // connection's next request leaves as soon as its reply is read (with
+                // async_read_some, Asio would read every ready socket first and only then let
+                // the coroutines write: the server idles meanwhile).
+                auto [wait_ec] = co_await socket.async_wait(tcp::socket::wait_read, nothrow);
+                if (abandon_ || wait_ec) {
+                    ec = wait_ec;
+                    break;
+                }
+                n = socket.read_some(into, ec);
+                if (ec == asio::error::would_block || ec == asio::error::try_again) {
+                    ec.clear();
+                    continue;
+                }
+            }
+            if (abandon_ || ec) {
+                break;
+            }
+            if (!consume(c, c.receive.get(), n, now_ns())) {
+                ec = asio::error::message_size;
+                break;
+            }
+        }
+        result.unfinished += c.next_send - c.next_reply;
+        if (!abandon_ || (ec && ec != asio::error::operation_aborted)) {
+            ++result.errors;
+        }
+        socket.close(ec);
+    }
+
+    /// UDP: gives up on the oldest datagrams once their time is up; advances past answered ones.
+    void expire(connection& c, std::uint64_t now) {
+        while (c.next_reply < c.next_send) {
+            auto slot = c.next_reply % opts_.pipeline;
+            if (c.active[slot]) {
+                if (now - c.sent_at[slot] < plan_.timeout_ns) {
+                    return;
+                }
+                c.active[slot] = false;
+                if (in_window(now)) {
+                    ++result.lost;
+                }
+            }
+            ++c.next_reply;
+        }
+    }
+
+    /// UDP: handles one datagram.
+    void accept_datagram(connection& c, std::size_t n, std::uint64_t now) {
+        const char* data = c.receive.get();
+        auto header = n >= header_size
+                          ? read_header(std::span<const char, header_size>(data, header_size))
+                          : std::nullopt;
+        if (!header) {
+            ++result.mismatches;
+            return;
+        }
+        // Widen the 32-bit sequence relative to the oldest message in flight.
+        auto k = c.next_reply +
+                 static_cast<std::uint32_t>(*header - static_cast<std::uint32_t>(c.next_reply));
+        auto slot = k % opts_.pipeline;
+        if (k >= c.next_send || !c.active[slot]) {
+            ++result.late; // answered after we gave up on it, or a duplicate
+            return;
+        }
+        c.active[slot] = false;
+        auto expected = pattern_.expected.data() + payload_pattern::offset(k, c.id);
+        bool same = n == opts_.size && std::memcmp(data + header_size, expected + header_size,
+                                                   opts_.size - header_size) == 0;
+        complete(c.intended[slot], now, same);
+    }
+
+    asio::awaitable<void> udp_loop(connection& c) {
+        auto& socket = *c.datagram;
+        boost::system::error_code ec;
+        std::array<char, header_size> header{};
+        for (;;) {
+            auto now = now_ns();
+            bool ending = stopping(now);
+            expire(c, now);
+            if (!ending) {
+                auto first = c.next_send;
+                queue(c, now, c.next_reply);
+                for (auto k = first; k < c.next_send; ++k) {
+                    write_header(header, k);
+                    auto offset = payload_pattern::offset(k, c.id) + header_size;
+                    std::array<asio::const_buffer, 2> datagram{
+                        asio::buffer(header),
+                        asio::buffer(pattern_.sent.data() + offset, opts_.size - header_size)};
+                    socket.send(datagram, 0, ec);
+                    if (ec && ec != asio::error::would_block &&
+                        ec != asio::error::no_buffer_space) {
+                        break;
+                    }
+                    ec.clear(); // a datagram the kernel dropped counts as lost later
+                }
+                if (ec) {
+                    break;
+                }
+            }
+            if (c.next_reply == c.next_send) {
+                if (ending) {
+                    co_return;
+                }
+                c.timer.expires_at(at_ns(intended_time(c, c.next_send)));
+                co_await c.timer.async_wait(nothrow);
+                if (abandon_) {
+                    co_return;
+                }
+                continue;
+            }
+            auto into = asio::buffer(c.receive.get(), c.receive_size);
+            std::size_t n = 0;
+            if (plan_.period_ns > 0 && !ending && c.next_send - c.next_reply < opts_.pipeline) {
+                c.timer.expires_at(at_ns(intended_time(c, c.next_send)));
+                auto step =
+                    co_await (socket.async_receive(into, nothrow) || c.timer.async_wait(nothrow));
+                if (step.index() == 1) {
+                    if (abandon_) {
+                        break;
+                    }
+                    continue;
+                }
+                std::tie(ec, n) = std::get<0>(step);
+            } else {
+                std::tie(ec, n) = co_await socket.async_receive(into, nothrow);
+            }
+            if (abandon_) {
+                break;
+            }
+            if (ec == asio::error::operation_aborted) {
+                ec.clear();
+                continue; // the watchdog wants a loss check
+            }
+            if (ec) {
+                break;
+            }
+            accept_datagram(c, n, now_ns());
+            // More datagrams may be queued (pipeline > 1): take them without waiting.
+            while (c.next_send - c.next_reply > 1) {
+                n = socket.receive(into, 0, ec);
+                if (ec) {
+                    break;
+                }
+                accept_datagram(c, n, now_ns());
+                expire(c, now_ns());
+            }
+            if (ec == asio::error::would_block || ec == asio::error::try_again) {
+                ec.clear();
+            }
+            if (ec) {
+                break;
+            }
+        }
+        for (auto k = c.next_reply; k < c.next_send; ++k) {
+            result.unfinished += c.active[k % opts_.pipeline] ? 1 : 0;
+        }
+        if (!abandon_ || (ec && ec != asio::error::operation_aborted)) {
+            ++result.errors;
+        }
+        socket.close(ec);
+    }
+
+    /// Wakes UDP connections whose oldest datagram is overdue, and gives up on every
+    /// connection once the drain time after the end has passed.
+    asio::awaitable<void> watchdog() {
+        asio::steady_timer tick(io_);
+        auto period = std::clamp<std::uint64_t>(plan_.timeout_ns / 4, 5'000'000, 100'000'000);
+        while (live_ > 0) {
+            tick.expires_after(std::chrono::nanoseconds(period));
+            co_await tick.async_wait(nothrow);
+            auto now = now_ns();
+            auto end = plan_.end_ns;
+            if (plan_.stop.load(std::memory_order_relaxed)) {
+                end = std::min(end, plan_.stop_ns.load(std::memory_order_relaxed));
+            }
+            if (!abandon_ && now >= end + plan_.drain_ns) {
+                abandon_ = true;
+            }
+            for (auto& c : conns_) {
+                if (c->done) {
+                    continue;
+                }
+                bool overdue = false;
+                if (opts_.udp && c->next_reply < c->next_send) {
+                    auto slot = c->next_reply % opts_.pipeline;
+                    overdue = !c->active[slot] || now - c->sent_at[slot] >= plan_.timeout_ns;
+                }
+                if (abandon_ || overdue) {
+                    boost::system::error_code ec;
+                    if (c->stream) {
+                        c->stream->cancel(ec);
+                    } else {
+                        c->datagram->cancel(ec);
+                    }
+                    c->timer.cancel();
+                }
+            }
+        }
+    }
+
+    const options& opts_;
+    const payload_pattern& pattern_;
+    plan& plan_;
+    asio::io_context io_;
+    std::vector<std::unique_ptr<connection>> conns_;
+    std::size_t live_ = 0; ///< connection coroutines still running
+    bool abandon_ = false; ///< the drain time is over: connections end now
+};
+
+tcp::endpoint resolve_target(const options& opts) {
+    boost::system::error_code ec;
+    auto address = asio::ip::make_address(opts.connect.host, ec);
+    if (!ec) {
+        return {address, opts.connect.port};
+    }
+    asio::io_context io;
+    tcp::resolver resolver(io);
+    auto found = resolver.resolve(opts.connect.host, std::to_string(opts.connect.port),
+                                  tcp::resolver::numeric_service, ec);
+    if (ec || found.empty()) {
+        throw unavailable_error("cannot resolve '" + opts.connect.host +
+                                "': " + (ec ? ec.message() : std::string("no address")));
+    }
+    return found.begin()->endpoint();
+}
+
+/// Waits for the end of the run (or a signal), printing progress on a terminal each second.
+void supervise(plan& schedule, std::vector<std::unique_ptr<worker>>& workers) {
+    asio::io_context io;
+    bool terminal = ::isatty(STDERR_FILENO) == 1;
+    // A named closure: a coroutine lambda's captures live in the closure, which must outlive
+    // io.run().
+    auto watch = [&]() -> asio::awaitable<void> {
+        asio::signal_set signals(io, SIGINT, SIGTERM);
+        asio::steady_timer tick(io);
+        std::uint64_t previous = 0;
+        auto next = schedule.start_ns;
+        unsigned second = 0;
+        while (now_ns() < schedule.end_ns) {
+            next = std::min(next + 1'000'000'000, schedule.end_ns);
+            tick.expires_at(at_ns(next));
+            auto woke = co_await (tick.async_wait(nothrow) || signals.async_wait(nothrow));
+            if (woke.index() == 1) {
+                schedule.stop_ns.store(now_ns(), std::memory_order_relaxed);
+                schedule.stop.store(true, std::memory_order_relaxed);
+                break;
+            }
+            ++second;
+            if (terminal) {
+                std::uint64_t total = 0;
+                for (auto& w : workers) {
+                    total += w->progress.load(std::memory_order_relaxed);
+                }
+                std::fprintf(stderr, "\r%4u s  %10llu msg/s  %12llu messages%s", second,
+                             static_cast<unsigned long long>(total - previous),
+                             static_cast<unsigned long long>(total),
+                             next <= schedule.warm_end_ns ? "  (warm-up)" : "           ");
+                previous = total;
+            }
+        }
+        if (terminal && second > 0) {
+            std::fputs("\n", stderr);
+        }
+    };
+    asio::co_spawn(io, watch(), [](std::exception_ptr) {});
+    io.run();
+}
+
+} // namespace
+
+summary run_load(const options& opts) {
+    auto target = resolve_target(opts);
+    auto pattern = payload_pattern::random(opts.size, opts.expect, 0x5eed);
+    plan schedule;
+    schedule.timeout_ns = static_cast<std::uint64_t>(opts.timeout_seconds() * 1e9);
+    schedule.drain_ns = schedule.timeout_ns;
+    if (opts.rate > 0) {
+        schedule.period_ns = 1e9 * static_cast<double>(opts.connections) / opts.rate;
+        schedule.phase_ns = 1e9 / opts.rate;
+    }
+
+    std::vector<std::unique_ptr<worker>> workers;
+    auto count = std::min<std::size_t>(opts.threads, opts.connections);
+    for (std::size_t i = 0; i < count; ++i) {
+        workers.push_back(std::make_unique<worker>(opts, pattern, schedule));
+    }
+    for (std::size_t id = 0; id < opts.connections; ++id) {
+        workers[id % count]->add(id);
+    }
+
+    // Connect everything first, so the clock starts with every connection ready.
+    std::latch connected(static_cast<std::ptrdiff_t>(count));
+    std::latch go(1);
+    std::vector<std::thread> threads;
+    for (auto& w : workers) {
+        threads.emplace_back([&, self = w.get()] {
+            self->connect_all(target);
+            connected.count_down();
+            go.wait();
+            if (!schedule.abort) {
+                self->run();
+            }
+        });
+    }
+    connected.wait();
+    std::string failure;
+    for (auto& w : workers) {
+        if (failure.empty() && !w->failure.empty()) {
+            failure = w->failure;
+        }
+    }
+    auto start = now_ns();
+    schedule.abort = !failure.empty();
+    schedule.start_ns = start;
+    schedule.warm_end_ns = start + static_cast<std::uint64_t>(opts.warmup * 1e9);
+    schedule.end_ns = schedule.warm_end_ns + static_cast<std::uint64_t>(opts.duration * 1e9);
+    go.count_down();
+    if (schedule.abort) {
+        for (auto& t : threads) {
+            t.join();
+        }
+        throw unavailable_error(failure);
+    }
+    supervise(schedule, workers);
+    for (auto& t : threads) {
+        t.join();
+    }
+
+    summary s;
+    s.mode = "load";
+    s.protocol = opts.udp ? "udp" : "tcp";
+    s.target = format_endpoint(target.address(), target.port());
+    s.connections = opts.connections;
+    s.size = opts.size;
+    auto end = schedule.end_ns;
+    if (schedule.stop.load()) {
+        end = std::min(end, schedule.stop_ns.load());
+    }
+    s.seconds =
+        end > schedule.warm_end_ns ? static_cast<double>(end - schedule.warm_end_ns) / 1e9 : 0.0;
+    for (auto& w : workers) {
+        if (w->crashed) {
+            std::rethrow_exception(w->crashed);
+        }
+        const auto& t = w->result;
+        s.sent += t.sent;
+        s.messages += t.messages;
+        s.bytes += t.bytes;
+        s.errors += t.errors;
+        s.mismatches += t.mismatches;
+        s.lost += t.lost + t.unfinished;
+        s.latency.merge(t.latency);
+    }
+    return s;
+}
+
+void print_load(const options& opts, const summary& s) {
+    if (opts.json) {
+        auto object = to_json(s);
+        object.add("pipeline", static_cast<std::uint64_t>(opts.pipeline))
+            .add("threads", static_cast<std::uint64_t>(opts.threads))
+            .add("rate", opts.rate)
+            .add("warmup", opts.warmup)
+            .add("expect", to_string(opts.expect))
+            .add("sent", s.sent)
+            .add("lost", s.lost);
+        std::printf("%s\n", object.str().c_str());
+    } else {
+        std::printf(
+            "load %s %s: %llu %s, %zu B messages, pipeline %u, %u thread%s%s\n", s.protocol.c_str(),
+            s.target.c_str(), static_cast<unsigned long long>(s.connections),
+            opts.udp ? "sockets" : "connections", opts.size, opts.pipeline, opts.threads,
+            opts.threads == 1 ? "" : "s",
+            opts.rate > 0
+                ? (", rate " + std::to_string(static_cast<long long>(opts.rate)) + " msg/s").c_str()
+                : "");
+        std::fputs(format_load_text(s).c_str(), stdout);
+    }
+    std::fflush(stdout);
+}
+
+} // namespace asio_echo::client

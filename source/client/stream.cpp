@@ -1,0 +1,231 @@
+#include "asio_echo/client/stream.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <variant>
+#include <vector>
+
+#include <unistd.h>
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+
+#include "asio_echo/client/connect.hpp"
+#include "asio_echo/client/failure.hpp"
+#include "asio_echo/client/stdio.hpp"
+#include "asio_echo/coro.hpp"
+
+namespace asio_echo::client {
+
+namespace asio = boost::asio;
+using namespace asio::experimental::awaitable_operators;
+using asio::ip::tcp;
+
+namespace {
+
+constexpr std::size_t chunk_size = 64 * 1024;
+constexpr std::size_t verify_window = 4 * 1024 * 1024;
+
+std::string byte_text(char c) {
+    char text[8];
+    std::snprintf(text, sizeof text, "0x%02x", static_cast<unsigned char>(c));
+    return text;
+}
+
+/// The state both directions share. Both coroutines run on one thread: no locking.
+class duplex {
+public:
+    duplex(const options& opts, tcp::socket socket, std::string name)
+        : opts_(opts), socket_(std::move(socket)), name_(std::move(name)),
+          in_(socket_.get_executor(), STDIN_FILENO), out_(socket_.get_executor(), STDOUT_FILENO),
+          space_freed_(socket_.get_executor()), idle_(socket_.get_executor()),
+          reply_(make_transform(opts.expect)) {
+        if (opts_.verify) {
+            window_.resize(verify_window);
+        }
+        idle_.expires_at(asio::steady_timer::time_point::max());
+    }
+
+    /// stdin -> socket until EOF, then half-close.
+    asio::awaitable<void> upload() {
+        auto buffer = std::make_unique_for_overwrite<char[]>(chunk_size);
+        for (;;) {
+            std::size_t room = chunk_size;
+            if (opts_.verify) {
+                // Bounded memory: wait until the server returned enough of what is in flight.
+                while (window_.size() - pending_ == 0) {
+                    space_freed_.expires_at(asio::steady_timer::time_point::max());
+                    co_await space_freed_.async_wait(nothrow);
+                }
+                room = std::min(room, window_.size() - pending_);
+            }
+            auto [read_ec, n] = co_await in_.read_some(asio::buffer(buffer.get(), room));
+            if (read_ec == asio::error::eof) {
+                break;
+            }
+            if (read_ec) {
+                fail("cannot read stdin: " + read_ec.message());
+            }
+            if (opts_.verify) {
+                remember({buffer.get(), n});
+            }
+            auto [write_ec, written] =
+                co_await asio::async_write(socket_, asio::buffer(buffer.get(), n), nothrow);
+            if (write_ec) {
+                fail("cannot send to " + name_ + " after " + std::to_string(sent_) +
+                     " bytes: " + write_ec.message());
+            }
+            sent_ += n;
+        }
+        boost::system::error_code ec;
+        socket_.shutdown(tcp::socket::shutdown_send, ec);
+        upload_done_ = true;
+        // From now on a silent server is a failure: start the idle timer (this wakes download).
+        idle_.expires_after(to_duration(opts_.timeout_seconds()));
+    }
+
+    /// socket -> stdout until the server closes.
+    asio::awaitable<void> download() {
+        auto buffer = std::make_unique_for_overwrite<char[]>(chunk_size);
+        for (;;) {
+            auto outcome = co_await (
+                socket_.async_read_some(asio::buffer(buffer.get(), chunk_size), nothrow) ||
+                idle_.async_wait(nothrow));
+            if (outcome.index() == 1) {
+                auto [timer_ec] = std::get<1>(outcome);
+                if (timer_ec) {
+                    continue; // re-armed by upload: read again
+                }
+                fail("no reply from " + name_ + " within " + timeout_text() +
+                     " after the end of input (" + std::to_string(received_) + " of " +
+                     std::to_string(sent_) + " bytes back)");
+            }
+            auto [read_ec, n] = std::get<0>(outcome);
+            if (read_ec == asio::error::eof) {
+                break;
+            }
+            if (read_ec) {
+                fail("cannot read from " + name_ + " after " + std::to_string(received_) +
+                     " bytes: " + read_ec.message());
+            }
+            if (opts_.verify) {
+                compare({buffer.get(), n});
+            }
+            received_ += n;
+            if (upload_done_) {
+                idle_.expires_after(to_duration(opts_.timeout_seconds()));
+            }
+            auto write_ec = co_await out_.write_all(asio::buffer(buffer.get(), n));
+            if (write_ec) {
+                fail("cannot write stdout: " + write_ec.message());
+            }
+        }
+        if (!upload_done_) {
+            fail("server " + name_ +
+                 " closed the connection before the end of "
+                 "input (" +
+                 std::to_string(received_) + " bytes back of " + std::to_string(sent_) + " sent)");
+        }
+        if (received_ != sent_) {
+            fail("server " + name_ + " returned " + std::to_string(received_) + " bytes of " +
+                 std::to_string(sent_) + " sent");
+        }
+    }
+
+    /// The first failure either direction met (the other direction then ends by cancellation).
+    const std::optional<std::string>& failure() const { return failure_; }
+
+private:
+    [[noreturn]] void fail(std::string message) {
+        if (!failure_) {
+            failure_ = message;
+        }
+        throw check_failed(message);
+    }
+
+    std::string timeout_text() const {
+        char text[32];
+        std::snprintf(text, sizeof text, "%g s", opts_.timeout_seconds());
+        return text;
+    }
+
+    /// Appends the expected reply to bytes just read from stdin to the window (a ring).
+    void remember(std::span<char> bytes) {
+        auto tail = (head_ + pending_) % window_.size();
+        for (std::size_t done = 0; done < bytes.size();) {
+            auto n = std::min(bytes.size() - done, window_.size() - tail);
+            std::copy_n(bytes.data() + done, n, window_.data() + tail);
+            apply_transform(reply_, {window_.data() + tail, n});
+            done += n;
+            tail = (tail + n) % window_.size();
+        }
+        pending_ += bytes.size();
+    }
+
+    /// Checks bytes just received against the front of the window and releases them.
+    void compare(std::span<const char> bytes) {
+        if (bytes.size() > pending_) {
+            fail("mismatch at byte offset " + std::to_string(received_ + pending_) +
+                 ": more bytes came back than were sent");
+        }
+        for (std::size_t done = 0; done < bytes.size();) {
+            auto n = std::min(bytes.size() - done, window_.size() - head_);
+            auto [expected, got] = std::mismatch(window_.data() + head_, window_.data() + head_ + n,
+                                                 bytes.data() + done);
+            if (got != bytes.data() + done + n) {
+                auto offset =
+                    received_ + done + static_cast<std::size_t>(got - (bytes.data() + done));
+                fail("mismatch at byte offset " + std::to_string(offset) + ": expected " +
+                     byte_text(*expected) + " (" + std::string(to_string(opts_.expect)) +
+                     "), got " + byte_text(*got));
+            }
+            done += n;
+            head_ = (head_ + n) % window_.size();
+        }
+        pending_ -= bytes.size();
+        space_freed_.cancel();
+    }
+
+    const options& opts_;
+    tcp::socket socket_;
+    std::string name_;
+    stdio_channel in_;
+    stdio_channel out_;
+    asio::steady_timer space_freed_; ///< download cancels it to wake a waiting upload
+    asio::steady_timer idle_;        ///< once stdin ended: how long the server may stay silent
+    transform reply_;                ///< what a correct reply does to the bytes
+    std::vector<char> window_;       ///< --verify: expected bytes not yet received (a ring)
+    std::size_t head_ = 0;           ///< first pending byte in window_
+    std::size_t pending_ = 0;        ///< bytes in window_
+    std::uint64_t sent_ = 0;
+    std::uint64_t received_ = 0;
+    bool upload_done_ = false;
+    std::optional<std::string> failure_;
+};
+
+} // namespace
+
+void run_stream(const options& opts) {
+    asio::io_context io;
+    run_blocking(io, [&]() -> asio::awaitable<void> {
+        auto socket = co_await connect_tcp(opts.connect, to_duration(opts.timeout_seconds()));
+        auto remote = socket.remote_endpoint();
+        duplex both(opts, std::move(socket), format_endpoint(remote.address(), remote.port()));
+        try {
+            co_await (both.upload() && both.download());
+        } catch (const std::exception&) {
+            // One side failed and the other ended by the cancellation: report the cause.
+            if (both.failure()) {
+                throw check_failed(*both.failure());
+            }
+            throw;
+        }
+    }());
+}
+
+} // namespace asio_echo::client
