@@ -119,8 +119,11 @@ void log(log_level level, std::string_view message) {
         line += timestamp();
         line += ' ';
     }
-    line += name_of(level);
-    line += ": ";
+    if (!journal) {
+        // journald already knows the level from the prefix.
+        line += name_of(level);
+        line += ": ";
+    }
     line += message;
     line += '\n';
     // One write per line: atomic with respect to other threads' lines.

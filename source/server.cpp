@@ -122,8 +122,10 @@ void server::wait_for_signal() {
             return;
         }
         log(log_level::notice, "received " + name + ", stopping");
+        // Arm first: a second signal ends the drain at once, and stop() may finish the drain
+        // (and cancel this wait) before it returns when no connection is open.
+        wait_for_signal();
         stop();
-        wait_for_signal(); // a second signal ends the drain at once
     });
 }
 

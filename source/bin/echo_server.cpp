@@ -40,6 +40,9 @@ int main(int argc, char* argv[]) {
         echo.wait();
         log(log_level::notice, "stopped");
         return exit_ok;
+    } catch (const usage_error& e) {
+        // Bad LISTEN_* variables from the service manager.
+        return fail(exit_usage, e.what());
     } catch (const unavailable_error& e) {
         return fail(exit_unavailable, e.what());
     } catch (const std::system_error& e) {

@@ -154,3 +154,15 @@ BOOST_AUTO_TEST_CASE(unresolvable_host_exits_69_naming_it) {
                result.err);
     BOOST_TEST(std::count(result.err.begin(), result.err.end(), '\n') == 1);
 }
+
+BOOST_AUTO_TEST_CASE(sigterm_with_no_connection_open_exits_0_at_once) {
+    child_process server(server_path, {"--listen", "127.0.0.1:0"});
+    BOOST_REQUIRE(server.wait_for_stderr_line("listening udp 127.0.0.1:", 10s));
+    auto start = std::chrono::steady_clock::now();
+    server.send_signal(SIGTERM);
+    auto code = server.wait_exit(5s);
+    BOOST_REQUIRE_MESSAGE(code, "still running 5 s after SIGTERM");
+    BOOST_TEST(*code == 0);
+    BOOST_TEST(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() <
+               2.0);
+}

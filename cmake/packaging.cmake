@@ -1,0 +1,129 @@
+# Deployment: the systemd units, the config file, the man pages, and the .deb (cpack -G DEB).
+# Included from the top-level CMakeLists.txt after install(TARGETS echo-server).
+#
+#   cmake --install build/release                        # into CMAKE_INSTALL_PREFIX
+#   DESTDIR=/tmp/stage cmake --install build/release     # staged
+#   (cd build/release && cpack -G DEB)                   # asio-echo_<version>_<arch>.deb
+#
+# The config directory and (from pkg-config) the unit directory are absolute paths, so a
+# staged install needs DESTDIR, not only --prefix.
+
+include(GNUInstallDirs)
+
+# cpack (and the install target) would otherwise first build "all": in a build tree shared
+# with running builds that races them, and it rebuilds far more than is installed. Build,
+# then install or package: the README's commands do so, and the package tests depend on
+# exactly what is installed.
+set(CMAKE_SKIP_INSTALL_ALL_DEPENDENCY ON)
+
+#----------------------------------------------------------------------------------------------
+# Where things go.
+
+# The unit folder systemd itself names; lib/systemd/system under the prefix otherwise.
+set(_asio_echo_unit_dir "")
+find_package(PkgConfig QUIET)
+if(PKG_CONFIG_FOUND)
+    pkg_get_variable(_asio_echo_unit_dir systemd systemdsystemunitdir)
+endif()
+if(NOT _asio_echo_unit_dir)
+    set(_asio_echo_unit_dir "lib/systemd/system")
+endif()
+set(ASIO_ECHO_SYSTEMD_UNIT_DIR "${_asio_echo_unit_dir}" CACHE STRING
+    "Where the systemd units are installed (relative: under the prefix)")
+set(ASIO_ECHO_CONFIG_DIR "/etc/echo-server" CACHE STRING
+    "Where echo-server.conf is installed (absolute: the unit passes this path)")
+
+#----------------------------------------------------------------------------------------------
+# Units and config.
+
+# The service names /usr/bin/echo-server; the real binary folder is known only at install
+# time (cpack installs with the prefix /usr, cmake --install with CMAKE_INSTALL_PREFIX or
+# --prefix), so the unit is written then. Each install writes its own copy (keyed by the
+# destination), so concurrent installs do not share a file.
+install(CODE "
+    set(_unit_dir \"${ASIO_ECHO_SYSTEMD_UNIT_DIR}\")
+    if(NOT IS_ABSOLUTE \"\${_unit_dir}\")
+        set(_unit_dir \"\${CMAKE_INSTALL_PREFIX}/\${_unit_dir}\")
+    endif()
+    set(_bin_dir \"${CMAKE_INSTALL_BINDIR}\")
+    if(NOT IS_ABSOLUTE \"\${_bin_dir}\")
+        set(_bin_dir \"\${CMAKE_INSTALL_PREFIX}/\${_bin_dir}\")
+    endif()
+    file(READ \"${PROJECT_SOURCE_DIR}/systemd/echo-server.service\" _unit)
+    string(REPLACE \"/usr/bin/echo-server\" \"\${_bin_dir}/echo-server\" _unit \"\${_unit}\")
+    string(REPLACE \"/etc/echo-server/echo-server.conf\"
+           \"${ASIO_ECHO_CONFIG_DIR}/echo-server.conf\" _unit \"\${_unit}\")
+    # file(INSTALL) adds DESTDIR itself.
+    string(MD5 _key \"\$ENV{DESTDIR}\${_unit_dir}\")
+    set(_staged \"${PROJECT_BINARY_DIR}/systemd-units/\${_key}\")
+    file(WRITE \"\${_staged}/echo-server.service\" \"\${_unit}\")
+    file(INSTALL DESTINATION \"\${_unit_dir}\" TYPE FILE
+         FILES \"\${_staged}/echo-server.service\"
+               \"${PROJECT_SOURCE_DIR}/systemd/echo-server.socket\")
+")
+install(FILES ${PROJECT_SOURCE_DIR}/systemd/echo-server.conf
+        DESTINATION ${ASIO_ECHO_CONFIG_DIR})
+
+#----------------------------------------------------------------------------------------------
+# Man pages, gzipped at build time when gzip is there (-n: no name or time, reproducible).
+
+find_program(ASIO_ECHO_GZIP gzip)
+set(_asio_echo_man_outputs "")
+foreach(page echo-server.8 echo-client.1)
+    string(REGEX REPLACE ".*\\.([0-9])$" "\\1" section "${page}")
+    set(source ${PROJECT_SOURCE_DIR}/man/${page})
+    if(ASIO_ECHO_GZIP)
+        set(output ${PROJECT_BINARY_DIR}/man/${page}.gz)
+        add_custom_command(OUTPUT ${output}
+            COMMAND ${CMAKE_COMMAND} -E make_directory ${PROJECT_BINARY_DIR}/man
+            COMMAND ${ASIO_ECHO_GZIP} -9nc ${source} > ${output}
+            DEPENDS ${source}
+            COMMENT "Compressing man page ${page}"
+            VERBATIM)
+        list(APPEND _asio_echo_man_outputs ${output})
+    else()
+        set(output ${source})
+    endif()
+    install(FILES ${output} DESTINATION ${CMAKE_INSTALL_MANDIR}/man${section})
+endforeach()
+add_custom_target(asio_echo_man ALL DEPENDS ${_asio_echo_man_outputs})
+
+#----------------------------------------------------------------------------------------------
+# The .deb.
+
+# Debian's maintainer scripts want exactly these names; conffiles lists the config file so
+# dpkg keeps local edits across upgrades.
+file(WRITE ${PROJECT_BINARY_DIR}/packaging/deb/conffiles
+     "${ASIO_ECHO_CONFIG_DIR}/echo-server.conf\n")
+
+set(CPACK_GENERATOR "DEB")
+set(CPACK_PACKAGE_NAME "asio-echo")
+set(CPACK_PACKAGE_VERSION "${PROJECT_VERSION}")
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "TCP and UDP echo service (RFC 862) on Boost.Asio")
+set(CPACK_PACKAGE_CONTACT "asio-echo maintainers <asio-echo@localhost>" CACHE STRING
+    "The .deb's Maintainer field")
+# /etc and the unit folder are absolute: install into the staging folder through DESTDIR.
+set(CPACK_SET_DESTDIR ON)
+set(CPACK_INSTALL_PREFIX "/usr") # what the package installs under (with DESTDIR)
+set(CPACK_PACKAGING_INSTALL_PREFIX "/usr")
+set(CPACK_STRIP_FILES ON)
+set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT) # asio-echo_<version>_<arch>.deb
+set(CPACK_DEBIAN_PACKAGE_SECTION "net")
+set(CPACK_DEBIAN_PACKAGE_PRIORITY "optional")
+# The summary is the synopsis line; this is the extended description under it.
+set(CPACK_DEBIAN_PACKAGE_DESCRIPTION
+    "echo-server answers every TCP byte stream and UDP datagram with the same bytes (or
+upper-cased), over IPv4 and IPv6, on Boost.Asio C++20 coroutines. It runs as a hardened
+systemd service, socket-activated on port 7 (echo-server.socket), with readiness, status
+and watchdog notification. echo-client sends messages, checks replies, measures round
+trips and generates load.")
+# Depends: exactly the shared libraries the binaries link (libboost-program-options1.81.0,
+# libstdc++6, libc6, libgcc-s1), as dpkg-shlibdeps finds them.
+set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
+    ${PROJECT_BINARY_DIR}/packaging/deb/conffiles
+    ${PROJECT_SOURCE_DIR}/packaging/deb/postinst
+    ${PROJECT_SOURCE_DIR}/packaging/deb/prerm
+    ${PROJECT_SOURCE_DIR}/packaging/deb/postrm)
+set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
+include(CPack)

@@ -1,0 +1,394 @@
+#include "sd_helpers.hpp"
+
+#include <cerrno>
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char** environ;
+
+namespace asio_echo::test::sd {
+
+namespace {
+
+[[noreturn]] void fail(const std::string& what) {
+    throw std::runtime_error(what + ": " + std::strerror(errno));
+}
+
+int milliseconds_until(std::chrono::steady_clock::time_point deadline) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    return static_cast<int>(std::max<long long>(0, left.count()));
+}
+
+bool starts_with(const std::string& text, const std::string& prefix) {
+    return text.compare(0, prefix.size(), prefix) == 0;
+}
+
+} // namespace
+
+//----------------------------------------------------------------------------------------------
+
+temp_dir::temp_dir() {
+    const char* base = std::getenv("TMPDIR");
+    std::string pattern = std::string(base && *base ? base : "/tmp") + "/asio-echo-sd-XXXXXX";
+    if (!::mkdtemp(pattern.data())) {
+        fail("mkdtemp " + pattern);
+    }
+    path_ = pattern;
+}
+
+temp_dir::~temp_dir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+}
+
+void write_file(const std::string& path, const std::string& text) {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << text;
+    if (!out.flush()) {
+        throw std::runtime_error("cannot write " + path);
+    }
+}
+
+std::string read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        throw std::runtime_error("cannot read " + path);
+    }
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+//----------------------------------------------------------------------------------------------
+
+notify_listener::notify_listener(std::string address) : address_(std::move(address)) {
+    sockaddr_un where{};
+    where.sun_family = AF_UNIX;
+    if (address_.empty() || address_.size() >= sizeof where.sun_path) {
+        throw std::runtime_error("bad notify socket address '" + address_ + "'");
+    }
+    std::memcpy(where.sun_path, address_.data(), address_.size());
+    if (address_.front() == '@') {
+        where.sun_path[0] = '\0';
+    } else {
+        path_ = address_;
+    }
+    auto length = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + address_.size());
+    fd_ = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd_ < 0) {
+        fail("socket(AF_UNIX)");
+    }
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&where), length) != 0) {
+        int saved = errno;
+        ::close(fd_);
+        errno = saved;
+        fail("bind " + address_);
+    }
+}
+
+notify_listener::~notify_listener() {
+    ::close(fd_);
+    if (!path_.empty()) {
+        ::unlink(path_.c_str());
+    }
+}
+
+std::optional<std::string> notify_listener::receive(std::chrono::milliseconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        pollfd ready{fd_, POLLIN, 0};
+        int n = ::poll(&ready, 1, milliseconds_until(deadline));
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            return std::nullopt;
+        }
+        char buffer[4096];
+        auto got = ::recv(fd_, buffer, sizeof buffer, MSG_DONTWAIT);
+        if (got < 0) {
+            if (errno == EAGAIN || errno == EINTR) {
+                continue;
+            }
+            fail("recv on notify socket");
+        }
+        std::string message(buffer, static_cast<std::size_t>(got));
+        history_.emplace_back(std::chrono::steady_clock::now(), message);
+        return message;
+    }
+}
+
+std::optional<std::string> notify_listener::wait_for(const std::string& message,
+                                                     std::chrono::milliseconds timeout,
+                                                     bool prefix_match) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+        auto got = receive(std::chrono::milliseconds(milliseconds_until(deadline)));
+        if (!got) {
+            return std::nullopt;
+        }
+        if (*got == message || (prefix_match && starts_with(*got, message))) {
+            return got;
+        }
+    }
+    return std::nullopt;
+}
+
+//----------------------------------------------------------------------------------------------
+
+bound_socket::bound_socket(bool stream, const std::string& address) {
+    bool v6 = address.find(':') != std::string::npos;
+    sockaddr_storage storage{};
+    socklen_t length = 0;
+    if (v6) {
+        auto* in6 = reinterpret_cast<sockaddr_in6*>(&storage);
+        in6->sin6_family = AF_INET6;
+        ::inet_pton(AF_INET6, address.c_str(), &in6->sin6_addr);
+        length = sizeof(sockaddr_in6);
+    } else {
+        auto* in = reinterpret_cast<sockaddr_in*>(&storage);
+        in->sin_family = AF_INET;
+        ::inet_pton(AF_INET, address.c_str(), &in->sin_addr);
+        length = sizeof(sockaddr_in);
+    }
+    fd = ::socket(storage.ss_family, (stream ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        fail("socket");
+    }
+    if (v6) {
+        int on = 1;
+        ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
+    }
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&storage), length) != 0 ||
+        (stream && ::listen(fd, 128) != 0)) {
+        int saved = errno;
+        ::close(fd);
+        errno = saved;
+        fail("bind/listen " + address + ":0");
+    }
+    length = sizeof storage;
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&storage), &length);
+    port = ntohs(v6 ? reinterpret_cast<sockaddr_in6*>(&storage)->sin6_port
+                    : reinterpret_cast<sockaddr_in*>(&storage)->sin_port);
+}
+
+bound_socket::~bound_socket() {
+    if (fd >= 0) {
+        ::close(fd);
+    }
+}
+
+//----------------------------------------------------------------------------------------------
+
+activated_child::activated_child(const std::string& program, const std::vector<std::string>& args,
+                                 const std::vector<int>& fds,
+                                 const std::vector<std::string>& extra_env, bool set_listen_pid) {
+    // Everything the child needs is prepared here: after fork only async-signal-safe calls.
+    std::vector<std::string> argv_text = args;
+    argv_text.insert(argv_text.begin(), program);
+    std::vector<char*> argv;
+    for (auto& a : argv_text) {
+        argv.push_back(a.data());
+    }
+    argv.push_back(nullptr);
+
+    std::vector<std::string> env_text;
+    for (char** e = environ; *e; ++e) {
+        std::string entry = *e;
+        if (!starts_with(entry, "LISTEN_") && !starts_with(entry, "NOTIFY_SOCKET=") &&
+            !starts_with(entry, "WATCHDOG_")) {
+            env_text.push_back(entry);
+        }
+    }
+    env_text.insert(env_text.end(), extra_env.begin(), extra_env.end());
+    std::size_t pid_entry = env_text.size();
+    if (set_listen_pid) {
+        env_text.push_back("LISTEN_PID=" + std::string(24, '\0'));
+    }
+    std::vector<char*> envp;
+    for (auto& e : env_text) {
+        envp.push_back(e.data());
+    }
+    envp.push_back(nullptr);
+
+    int out_pipe[2];
+    if (::pipe2(out_pipe, O_CLOEXEC) != 0) {
+        fail("pipe");
+    }
+    int dev_null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (dev_null < 0) {
+        fail("open /dev/null");
+    }
+
+    pid_ = ::fork();
+    if (pid_ < 0) {
+        fail("fork");
+    }
+    if (pid_ == 0) {
+        // Lift every descriptor out of the way first (a source may sit at 3 or 4 already),
+        // then dup2 into place; dup2 clears close-on-exec on the copy only.
+        constexpr int high = 100;
+        int out_high = ::fcntl(out_pipe[1], F_DUPFD_CLOEXEC, high);
+        int null_high = ::fcntl(dev_null, F_DUPFD_CLOEXEC, high);
+        int lifted[64];
+        std::size_t count = std::min<std::size_t>(fds.size(), 64);
+        for (std::size_t i = 0; i < count; ++i) {
+            lifted[i] = ::fcntl(fds[i], F_DUPFD_CLOEXEC, high);
+        }
+        if (out_high < 0 || null_high < 0 || ::dup2(null_high, 0) < 0 || ::dup2(out_high, 1) < 0 ||
+            ::dup2(out_high, 2) < 0) {
+            ::_exit(126);
+        }
+        for (std::size_t i = 0; i < count; ++i) {
+            if (lifted[i] < 0 || ::dup2(lifted[i], 3 + static_cast<int>(i)) < 0) {
+                ::_exit(126);
+            }
+        }
+        if (set_listen_pid) {
+            // LISTEN_PID=<getpid()>, written by hand: snprintf is not async-signal-safe.
+            char digits[24];
+            int n = 0;
+            for (auto pid = static_cast<unsigned long>(::getpid()); n == 0 || pid > 0; pid /= 10) {
+                digits[n++] = static_cast<char>('0' + pid % 10);
+            }
+            char* out = envp[pid_entry] + std::strlen("LISTEN_PID=");
+            while (n > 0) {
+                *out++ = digits[--n];
+            }
+            *out = '\0';
+        }
+        ::execve(argv[0], argv.data(), envp.data());
+        ::_exit(127);
+    }
+    ::close(out_pipe[1]);
+    ::close(dev_null);
+    out_fd_ = out_pipe[0];
+}
+
+activated_child::~activated_child() {
+    if (!exit_code_ && pid_ > 0) {
+        ::kill(pid_, SIGKILL); // only the child we started, by its PID
+        int status = 0;
+        ::waitpid(pid_, &status, 0);
+    }
+    if (out_fd_ >= 0) {
+        ::close(out_fd_);
+    }
+}
+
+void activated_child::pump(std::chrono::steady_clock::time_point deadline) {
+    if (out_fd_ < 0) {
+        return;
+    }
+    pollfd ready{out_fd_, POLLIN, 0};
+    if (::poll(&ready, 1, milliseconds_until(deadline)) <= 0) {
+        return;
+    }
+    char buffer[65536];
+    auto n = ::read(out_fd_, buffer, sizeof buffer);
+    if (n > 0) {
+        output_.append(buffer, static_cast<std::size_t>(n));
+    } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+        ::close(out_fd_);
+        out_fd_ = -1;
+    }
+}
+
+std::vector<std::string> activated_child::wait_for_lines(const std::string& needle,
+                                                         std::size_t count,
+                                                         std::chrono::milliseconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        std::vector<std::string> found;
+        std::size_t start = 0;
+        for (auto end = output_.find('\n'); end != std::string::npos;
+             end = output_.find('\n', start)) {
+            auto line = output_.substr(start, end - start);
+            if (line.find(needle) != std::string::npos) {
+                found.push_back(line);
+            }
+            start = end + 1;
+        }
+        if (found.size() >= count || out_fd_ < 0 || std::chrono::steady_clock::now() >= deadline) {
+            return found;
+        }
+        pump(deadline);
+    }
+}
+
+void activated_child::send_signal(int signal_number) {
+    if (!exit_code_) {
+        ::kill(pid_, signal_number);
+    }
+}
+
+std::optional<int> activated_child::wait_exit(std::chrono::milliseconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!exit_code_) {
+        int status = 0;
+        if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+            exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+            break;
+        }
+        auto now = std::chrono::steady_clock::now();
+        if (now >= deadline) {
+            return std::nullopt;
+        }
+        if (out_fd_ >= 0) {
+            pump(std::min(deadline, now + std::chrono::milliseconds(5)));
+        } else {
+            pollfd none{-1, 0, 0};
+            ::poll(&none, 0, 5); // output closed: poll waitpid in short steps
+        }
+    }
+    // What the child wrote before it exited (bounded: a grandchild could hold the pipe).
+    auto drain = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    while (out_fd_ >= 0 && std::chrono::steady_clock::now() < drain) {
+        pump(drain);
+    }
+    return exit_code_;
+}
+
+//----------------------------------------------------------------------------------------------
+
+std::uint16_t port_of(const std::string& line) {
+    return static_cast<std::uint16_t>(std::stoi(line.substr(line.rfind(':') + 1)));
+}
+
+std::optional<std::string> find_program(const std::string& program) {
+    if (program.find('/') != std::string::npos) {
+        return ::access(program.c_str(), X_OK) == 0 ? std::optional(program) : std::nullopt;
+    }
+    const char* path = std::getenv("PATH");
+    std::string dirs = path ? path : "/usr/bin:/bin";
+    std::size_t start = 0;
+    while (start <= dirs.size()) {
+        auto end = dirs.find(':', start);
+        auto dir = dirs.substr(start, end == std::string::npos ? std::string::npos : end - start);
+        if (!dir.empty() && ::access((dir + "/" + program).c_str(), X_OK) == 0) {
+            return dir + "/" + program;
+        }
+        if (end == std::string::npos) {
+            break;
+        }
+        start = end + 1;
+    }
+    return std::nullopt;
+}
+
+} // namespace asio_echo::test::sd

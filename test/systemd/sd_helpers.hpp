@@ -1,0 +1,131 @@
+#pragma once
+// Helpers for the systemd tests: a temporary folder, the service manager's side of sd_notify
+// (a bound AF_UNIX datagram socket), listening sockets on loopback port 0, and a child
+// started the way systemd starts a socket-activated service (sockets as fds 3, 4, ... and
+// LISTEN_PID equal to the child's own PID). Every wait has a deadline; nothing sleeps.
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <sys/types.h>
+
+namespace asio_echo::test::sd {
+
+/// A fresh folder under $TMPDIR (else /tmp), removed with its contents at destruction.
+/// Not thread safe.
+class temp_dir {
+public:
+    temp_dir();
+    ~temp_dir();
+    temp_dir(const temp_dir&) = delete;
+    temp_dir& operator=(const temp_dir&) = delete;
+
+    /// The folder's absolute path.
+    const std::string& path() const { return path_; }
+
+private:
+    std::string path_;
+};
+
+/// Writes text to a file (replacing it); throws on failure.
+void write_file(const std::string& path, const std::string& text);
+
+/// The whole file; throws when it cannot be read.
+std::string read_file(const std::string& path);
+
+/// An AF_UNIX datagram socket bound where $NOTIFY_SOCKET will point: a path, or "@name" for
+/// the abstract namespace. Keeps every datagram received, in order. Not thread safe.
+class notify_listener {
+public:
+    explicit notify_listener(std::string address);
+    ~notify_listener();
+    notify_listener(const notify_listener&) = delete;
+    notify_listener& operator=(const notify_listener&) = delete;
+
+    /// What NOTIFY_SOCKET must hold.
+    const std::string& address() const { return address_; }
+
+    /// One datagram, or nothing when the deadline passes first.
+    std::optional<std::string> receive(std::chrono::milliseconds timeout);
+
+    /// Receives until a datagram equals `message` or, with prefix_match, starts with it;
+    /// returns that datagram, or nothing at the deadline.
+    std::optional<std::string> wait_for(const std::string& message,
+                                        std::chrono::milliseconds timeout,
+                                        bool prefix_match = false);
+
+    /// Every datagram received so far, with its arrival time.
+    const std::vector<std::pair<std::chrono::steady_clock::time_point, std::string>>&
+    history() const {
+        return history_;
+    }
+
+private:
+    int fd_ = -1;
+    std::string address_;
+    std::string path_; ///< the file to unlink, empty for abstract sockets
+    std::vector<std::pair<std::chrono::steady_clock::time_point, std::string>> history_;
+};
+
+/// A listening TCP socket (SOCK_STREAM) or a bound UDP socket on address:0, close-on-exec.
+struct bound_socket {
+    int fd = -1;
+    std::uint16_t port = 0;
+    bound_socket(bool stream, const std::string& address);
+    ~bound_socket();
+    bound_socket(const bound_socket&) = delete;
+    bound_socket& operator=(const bound_socket&) = delete;
+};
+
+/// A child started as systemd starts a socket-activated service: fds[i] becomes descriptor
+/// 3 + i, LISTEN_PID is set to the child's PID (when set_listen_pid), and extra_env is added
+/// (LISTEN_FDS, LISTEN_FDNAMES, ...); LISTEN_* and NOTIFY_SOCKET of this process are not
+/// inherited. stdout and stderr are captured together; stdin is /dev/null. The destructor
+/// kills the child (by its PID) if it still runs. Not thread safe.
+class activated_child {
+public:
+    activated_child(const std::string& program, const std::vector<std::string>& args,
+                    const std::vector<int>& fds, const std::vector<std::string>& extra_env,
+                    bool set_listen_pid = true);
+    ~activated_child();
+    activated_child(const activated_child&) = delete;
+    activated_child& operator=(const activated_child&) = delete;
+
+    /// The child's PID.
+    pid_t pid() const { return pid_; }
+
+    /// Waits until the output holds count complete lines containing needle; returns the
+    /// lines found (fewer at the deadline or when the output closed).
+    std::vector<std::string> wait_for_lines(const std::string& needle, std::size_t count,
+                                            std::chrono::milliseconds timeout);
+
+    /// Sends a signal to the child (only while it has not been reaped).
+    void send_signal(int signal_number);
+
+    /// The exit code (128 + N after signal N), or nothing at the deadline.
+    std::optional<int> wait_exit(std::chrono::milliseconds timeout);
+
+    /// Everything the child wrote so far.
+    const std::string& output() const { return output_; }
+
+private:
+    void pump(std::chrono::steady_clock::time_point deadline);
+
+    pid_t pid_ = -1;
+    int out_fd_ = -1;
+    std::string output_;
+    std::optional<int> exit_code_;
+};
+
+/// The port at the end of a "listening tcp 127.0.0.1:PORT" line.
+std::uint16_t port_of(const std::string& line);
+
+/// The path of an executable: program itself when it holds a '/', else the first match on
+/// $PATH; nothing when there is none.
+std::optional<std::string> find_program(const std::string& program);
+
+} // namespace asio_echo::test::sd
