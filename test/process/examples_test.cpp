@@ -11,14 +11,6 @@
 using namespace asio_echo::test;
 using namespace std::chrono_literals;
 
-namespace {
-
-std::uint16_t port_of(const std::string& line) {
-    return static_cast<std::uint16_t>(std::stoi(line.substr(line.rfind(':') + 1)));
-}
-
-} // namespace
-
 BOOST_AUTO_TEST_CASE(reversing_server_sends_each_message_back_reversed) {
     child_process server(REVERSING_ECHO_SERVER_PATH, {"127.0.0.1:0"});
     auto line = server.wait_for_stderr_line("listening udp 127.0.0.1:", 10s);

@@ -22,10 +22,6 @@ namespace {
 
 const std::string server_path = ECHO_SERVER_PATH;
 
-std::uint16_t port_of(const std::string& line) {
-    return static_cast<std::uint16_t>(std::stoi(line.substr(line.rfind(':') + 1)));
-}
-
 std::vector<std::string> shell_args(const std::string& prefix,
                                     const std::vector<std::string>& args) {
     std::vector<std::string> all = {"-c", prefix + " exec \"$0\" \"$@\"", server_path};

@@ -19,11 +19,6 @@ namespace {
 
 const std::string server_path = ECHO_SERVER_PATH;
 
-/// The port in a "listening tcp 127.0.0.1:PORT" line.
-std::uint16_t port_of(const std::string& line) {
-    return static_cast<std::uint16_t>(std::stoi(line.substr(line.rfind(':') + 1)));
-}
-
 } // namespace
 
 BOOST_DATA_TEST_CASE(sigterm_and_sigint_exit_0_within_2_s_with_idle_clients,

@@ -3,6 +3,7 @@
 // waits for lines and exit with deadlines (never sleeps), and ends the child by its PID.
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -61,6 +62,11 @@ private:
     std::string err_;
     std::optional<int> exit_code_;
 };
+
+/// The port at the end of a "listening tcp 127.0.0.1:PORT" line.
+inline std::uint16_t port_of(const std::string& line) {
+    return static_cast<std::uint16_t>(std::stoi(line.substr(line.rfind(':') + 1)));
+}
 
 /// Runs a program to completion (10 s deadline) and returns {exit code, stdout, stderr}.
 struct run_result {

@@ -366,10 +366,6 @@ std::optional<int> activated_child::wait_exit(std::chrono::milliseconds timeout)
 
 //----------------------------------------------------------------------------------------------
 
-std::uint16_t port_of(const std::string& line) {
-    return static_cast<std::uint16_t>(std::stoi(line.substr(line.rfind(':') + 1)));
-}
-
 std::optional<std::string> find_program(const std::string& program) {
     if (program.find('/') != std::string::npos) {
         return ::access(program.c_str(), X_OK) == 0 ? std::optional(program) : std::nullopt;

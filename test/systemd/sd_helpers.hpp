@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "child_process.hpp"
+
 #include <sys/types.h>
 
 namespace asio_echo::test::sd {
@@ -120,9 +122,6 @@ private:
     std::string output_;
     std::optional<int> exit_code_;
 };
-
-/// The port at the end of a "listening tcp 127.0.0.1:PORT" line.
-std::uint16_t port_of(const std::string& line);
 
 /// The path of an executable: program itself when it holds a '/', else the first match on
 /// $PATH; nothing when there is none.
