@@ -75,6 +75,9 @@ child_process::child_process(const std::string& program, const std::vector<std::
     check(result, ("spawn " + program).c_str());
 }
 
+child_process::child_process(started child)
+    : pid_(child.pid), out_fd_(child.out_fd), err_fd_(child.err_fd) {}
+
 child_process::~child_process() {
     if (!exit_code_ && pid_ > 0) {
         // Only the child we started, by its PID.

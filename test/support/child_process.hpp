@@ -19,6 +19,15 @@ public:
     /// to the environment. stdin is /dev/null unless keep_stdin is set (then write_stdin()).
     child_process(const std::string& program, const std::vector<std::string>& args,
                   const std::vector<std::string>& extra_env = {}, bool keep_stdin = false);
+    /// A child started elsewhere (say by fork, with descriptors arranged), and the read ends
+    /// of the pipes on its stdout and stderr, owned from now on.
+    struct started {
+        pid_t pid;
+        int out_fd;
+        int err_fd;
+    };
+    explicit child_process(started child);
+
     ~child_process();
     child_process(const child_process&) = delete;
     child_process& operator=(const child_process&) = delete;

@@ -189,10 +189,10 @@ BOOST_AUTO_TEST_CASE(serves_and_logs_the_passed_sockets_and_ignores_configured_e
                            {"LISTEN_FDS=" + std::to_string(fds.size()), "LISTEN_FDNAMES=" + names});
 
     std::size_t per_protocol = v6 ? 2 : 1;
-    auto tcp_lines = server.wait_for_lines("listening tcp ", per_protocol, 10s);
-    auto udp_lines = server.wait_for_lines("listening udp ", per_protocol, 10s);
+    auto tcp_lines = server.wait_for_stderr_lines("listening tcp ", per_protocol, 10s);
+    auto udp_lines = server.wait_for_stderr_lines("listening udp ", per_protocol, 10s);
     BOOST_REQUIRE_MESSAGE(tcp_lines.size() == per_protocol && udp_lines.size() == per_protocol,
-                          "output: " << server.output());
+                          "output: " << server.err());
     // Exactly the passed endpoints, in the passed order; 127.0.0.1:1 never appears.
     BOOST_TEST(tcp_lines[0] == "notice: listening tcp 127.0.0.1:" + std::to_string(tcp.port));
     BOOST_TEST(udp_lines[0] == "notice: listening udp 127.0.0.1:" + std::to_string(udp.port));
@@ -200,7 +200,7 @@ BOOST_AUTO_TEST_CASE(serves_and_logs_the_passed_sockets_and_ignores_configured_e
         BOOST_TEST(tcp_lines[1] == "notice: listening tcp [::1]:" + std::to_string(tcp6->port));
         BOOST_TEST(udp_lines[1] == "notice: listening udp [::1]:" + std::to_string(udp6->port));
     }
-    BOOST_TEST(server.output().find("127.0.0.1:1\n") == std::string::npos, server.output());
+    BOOST_TEST(server.err().find("127.0.0.1:1\n") == std::string::npos, server.err());
 
     auto data = all_byte_values();
     auto stream = plain_socket::tcp("127.0.0.1", tcp.port);
@@ -223,22 +223,22 @@ BOOST_AUTO_TEST_CASE(serves_and_logs_the_passed_sockets_and_ignores_configured_e
     server.send_signal(SIGTERM);
     auto code = server.wait_exit(10s);
     BOOST_REQUIRE_MESSAGE(code, "still running 10 s after SIGTERM");
-    BOOST_TEST(*code == 0, server.output());
+    BOOST_TEST(*code == 0, server.err());
 }
 
 BOOST_AUTO_TEST_CASE(sockets_for_another_pid_are_ignored_and_the_configured_endpoint_served) {
     bound_socket tcp(true, "127.0.0.1");
     activated_child server(server_path, {"--listen", "127.0.0.1:0", "--threads", "1"}, {tcp.fd},
                            {"LISTEN_FDS=1", "LISTEN_PID=1"}, false);
-    auto lines = server.wait_for_lines("listening tcp 127.0.0.1:", 1, 10s);
-    BOOST_REQUIRE_MESSAGE(lines.size() == 1u, server.output());
+    auto lines = server.wait_for_stderr_lines("listening tcp 127.0.0.1:", 1, 10s);
+    BOOST_REQUIRE_MESSAGE(lines.size() == 1u, server.err());
     BOOST_TEST(port_of(lines[0]) != tcp.port);
     auto stream = plain_socket::tcp("127.0.0.1", port_of(lines[0]));
     stream.send_all("configured");
     BOOST_TEST(stream.receive_exactly(10) == "configured");
     server.send_signal(SIGTERM);
     stream.shutdown_send();
-    BOOST_TEST(server.wait_exit(10s).value_or(-1) == 0, server.output());
+    BOOST_TEST(server.wait_exit(10s).value_or(-1) == 0, server.err());
 }
 
 BOOST_AUTO_TEST_CASE(a_passed_descriptor_that_is_no_socket_exits_64_naming_it) {
@@ -252,8 +252,9 @@ BOOST_AUTO_TEST_CASE(a_passed_descriptor_that_is_no_socket_exits_64_naming_it) {
     ::close(pipe_fds[1]);
     BOOST_REQUIRE(code);
     BOOST_TEST(*code == 64);
-    BOOST_TEST(server.output() ==
+    BOOST_TEST(server.err() ==
                "echo-server: LISTEN_FDS names descriptor 4, which is not a socket\n");
+    BOOST_TEST(server.out().empty());
 }
 
 BOOST_AUTO_TEST_CASE(systemd_socket_activate_passes_a_tcp_listener_through) {
@@ -272,11 +273,11 @@ BOOST_AUTO_TEST_CASE(systemd_socket_activate_passes_a_tcp_listener_through) {
     auto stream = plain_socket::tcp("127.0.0.1", tcp.port);
     stream.send_all("activated");
     BOOST_TEST(stream.receive_exactly(9) == "activated");
-    auto lines = server.wait_for_lines("listening tcp ", 1, 10s);
-    BOOST_REQUIRE_MESSAGE(lines.size() == 1u, server.output());
+    auto lines = server.wait_for_stderr_lines("listening tcp ", 1, 10s);
+    BOOST_REQUIRE_MESSAGE(lines.size() == 1u, server.err());
     BOOST_TEST(lines[0] == "notice: listening tcp 127.0.0.1:" + std::to_string(tcp.port));
     stream.shutdown_send();
     BOOST_TEST(stream.receive_until_eof().empty());
     server.send_signal(SIGTERM);
-    BOOST_TEST(server.wait_exit(10s).value_or(-1) == 0, server.output());
+    BOOST_TEST(server.wait_exit(10s).value_or(-1) == 0, server.err());
 }

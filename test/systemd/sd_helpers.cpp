@@ -195,9 +195,11 @@ bound_socket::~bound_socket() {
 
 //----------------------------------------------------------------------------------------------
 
-activated_child::activated_child(const std::string& program, const std::vector<std::string>& args,
-                                 const std::vector<int>& fds,
-                                 const std::vector<std::string>& extra_env, bool set_listen_pid) {
+child_process::started activated_child::start(const std::string& program,
+                                              const std::vector<std::string>& args,
+                                              const std::vector<int>& fds,
+                                              const std::vector<std::string>& extra_env,
+                                              bool set_listen_pid) {
     // Everything the child needs is prepared here: after fork only async-signal-safe calls.
     std::vector<std::string> argv_text = args;
     argv_text.insert(argv_text.begin(), program);
@@ -227,7 +229,8 @@ activated_child::activated_child(const std::string& program, const std::vector<s
     envp.push_back(nullptr);
 
     int out_pipe[2];
-    if (::pipe2(out_pipe, O_CLOEXEC) != 0) {
+    int err_pipe[2];
+    if (::pipe2(out_pipe, O_CLOEXEC) != 0 || ::pipe2(err_pipe, O_CLOEXEC) != 0) {
         fail("pipe");
     }
     int dev_null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -235,23 +238,24 @@ activated_child::activated_child(const std::string& program, const std::vector<s
         fail("open /dev/null");
     }
 
-    pid_ = ::fork();
-    if (pid_ < 0) {
+    pid_t pid = ::fork();
+    if (pid < 0) {
         fail("fork");
     }
-    if (pid_ == 0) {
+    if (pid == 0) {
         // Lift every descriptor out of the way first (a source may sit at 3 or 4 already),
         // then dup2 into place; dup2 clears close-on-exec on the copy only.
         constexpr int high = 100;
         int out_high = ::fcntl(out_pipe[1], F_DUPFD_CLOEXEC, high);
+        int err_high = ::fcntl(err_pipe[1], F_DUPFD_CLOEXEC, high);
         int null_high = ::fcntl(dev_null, F_DUPFD_CLOEXEC, high);
         int lifted[64];
         std::size_t count = std::min<std::size_t>(fds.size(), 64);
         for (std::size_t i = 0; i < count; ++i) {
             lifted[i] = ::fcntl(fds[i], F_DUPFD_CLOEXEC, high);
         }
-        if (out_high < 0 || null_high < 0 || ::dup2(null_high, 0) < 0 || ::dup2(out_high, 1) < 0 ||
-            ::dup2(out_high, 2) < 0) {
+        if (out_high < 0 || err_high < 0 || null_high < 0 || ::dup2(null_high, 0) < 0 ||
+            ::dup2(out_high, 1) < 0 || ::dup2(err_high, 2) < 0) {
             ::_exit(126);
         }
         for (std::size_t i = 0; i < count; ++i) {
@@ -276,92 +280,9 @@ activated_child::activated_child(const std::string& program, const std::vector<s
         ::_exit(127);
     }
     ::close(out_pipe[1]);
+    ::close(err_pipe[1]);
     ::close(dev_null);
-    out_fd_ = out_pipe[0];
-}
-
-activated_child::~activated_child() {
-    if (!exit_code_ && pid_ > 0) {
-        ::kill(pid_, SIGKILL); // only the child we started, by its PID
-        int status = 0;
-        ::waitpid(pid_, &status, 0);
-    }
-    if (out_fd_ >= 0) {
-        ::close(out_fd_);
-    }
-}
-
-void activated_child::pump(std::chrono::steady_clock::time_point deadline) {
-    if (out_fd_ < 0) {
-        return;
-    }
-    pollfd ready{out_fd_, POLLIN, 0};
-    if (::poll(&ready, 1, milliseconds_until(deadline)) <= 0) {
-        return;
-    }
-    char buffer[65536];
-    auto n = ::read(out_fd_, buffer, sizeof buffer);
-    if (n > 0) {
-        output_.append(buffer, static_cast<std::size_t>(n));
-    } else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
-        ::close(out_fd_);
-        out_fd_ = -1;
-    }
-}
-
-std::vector<std::string> activated_child::wait_for_lines(const std::string& needle,
-                                                         std::size_t count,
-                                                         std::chrono::milliseconds timeout) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    for (;;) {
-        std::vector<std::string> found;
-        std::size_t start = 0;
-        for (auto end = output_.find('\n'); end != std::string::npos;
-             end = output_.find('\n', start)) {
-            auto line = output_.substr(start, end - start);
-            if (line.find(needle) != std::string::npos) {
-                found.push_back(line);
-            }
-            start = end + 1;
-        }
-        if (found.size() >= count || out_fd_ < 0 || std::chrono::steady_clock::now() >= deadline) {
-            return found;
-        }
-        pump(deadline);
-    }
-}
-
-void activated_child::send_signal(int signal_number) {
-    if (!exit_code_) {
-        ::kill(pid_, signal_number);
-    }
-}
-
-std::optional<int> activated_child::wait_exit(std::chrono::milliseconds timeout) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (!exit_code_) {
-        int status = 0;
-        if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-            exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-            break;
-        }
-        auto now = std::chrono::steady_clock::now();
-        if (now >= deadline) {
-            return std::nullopt;
-        }
-        if (out_fd_ >= 0) {
-            pump(std::min(deadline, now + std::chrono::milliseconds(5)));
-        } else {
-            pollfd none{-1, 0, 0};
-            ::poll(&none, 0, 5); // output closed: poll waitpid in short steps
-        }
-    }
-    // What the child wrote before it exited (bounded: a grandchild could hold the pipe).
-    auto drain = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-    while (out_fd_ >= 0 && std::chrono::steady_clock::now() < drain) {
-        pump(drain);
-    }
-    return exit_code_;
+    return {pid, out_pipe[0], err_pipe[0]};
 }
 
 //----------------------------------------------------------------------------------------------

@@ -86,41 +86,19 @@ struct bound_socket {
 /// A child started as systemd starts a socket-activated service: fds[i] becomes descriptor
 /// 3 + i, LISTEN_PID is set to the child's PID (when set_listen_pid), and extra_env is added
 /// (LISTEN_FDS, LISTEN_FDNAMES, ...); LISTEN_* and NOTIFY_SOCKET of this process are not
-/// inherited. stdout and stderr are captured together; stdin is /dev/null. The destructor
-/// kills the child (by its PID) if it still runs. Not thread safe.
-class activated_child {
+/// inherited. stdin is /dev/null. Everything else (output, waits, signals, the kill by PID in
+/// the destructor) is child_process's. Not thread safe.
+class activated_child : public child_process {
 public:
     activated_child(const std::string& program, const std::vector<std::string>& args,
                     const std::vector<int>& fds, const std::vector<std::string>& extra_env,
-                    bool set_listen_pid = true);
-    ~activated_child();
-    activated_child(const activated_child&) = delete;
-    activated_child& operator=(const activated_child&) = delete;
-
-    /// The child's PID.
-    pid_t pid() const { return pid_; }
-
-    /// Waits until the output holds count complete lines containing needle; returns the
-    /// lines found (fewer at the deadline or when the output closed).
-    std::vector<std::string> wait_for_lines(const std::string& needle, std::size_t count,
-                                            std::chrono::milliseconds timeout);
-
-    /// Sends a signal to the child (only while it has not been reaped).
-    void send_signal(int signal_number);
-
-    /// The exit code (128 + N after signal N), or nothing at the deadline.
-    std::optional<int> wait_exit(std::chrono::milliseconds timeout);
-
-    /// Everything the child wrote so far.
-    const std::string& output() const { return output_; }
+                    bool set_listen_pid = true)
+        : child_process(start(program, args, fds, extra_env, set_listen_pid)) {}
 
 private:
-    void pump(std::chrono::steady_clock::time_point deadline);
-
-    pid_t pid_ = -1;
-    int out_fd_ = -1;
-    std::string output_;
-    std::optional<int> exit_code_;
+    static started start(const std::string& program, const std::vector<std::string>& args,
+                         const std::vector<int>& fds, const std::vector<std::string>& extra_env,
+                         bool set_listen_pid);
 };
 
 /// The path of an executable: program itself when it holds a '/', else the first match on
