@@ -41,8 +41,8 @@ po::options_description make_options() {
         "echo (RFC 862: bytes back unchanged) or upper (ASCII a-z upper-cased)")(
         "threads,t", po::value<std::string>()->value_name("N"),
         "io threads (default: the number of hardware threads)")(
-        "buffer-size", po::value<std::string>()->value_name("BYTES")->default_value("16384"),
-        "per-connection TCP buffer, 512 to 16777216 bytes")(
+        "buffer-size", po::value<std::string>()->value_name("BYTES")->default_value("65536"),
+        "TCP read buffer per io thread, 512 to 16777216 bytes")(
         "io-model", po::value<std::string>()->value_name("MODEL")->default_value("per-thread"),
         "per-thread (one io_context per thread, default), shared (one io_context, N threads)"
         " or reuse-port (a SO_REUSEPORT listener per thread)")(

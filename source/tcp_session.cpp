@@ -1,6 +1,8 @@
 #include "asio_echo/tcp_session.hpp"
 
-#include <memory>
+#include <span>
+#include <tuple>
+#include <vector>
 
 #include <boost/asio/write.hpp>
 
@@ -40,6 +42,21 @@ private:
     bool added_;
 };
 
+/// This thread's read buffer. A session borrows it only between a read and the write that
+/// echoes it, with no co_await in between, so every session of the thread can share it and
+/// an idle connection holds no buffer at all.
+std::span<char> thread_buffer(std::size_t size) {
+    thread_local std::vector<char> buffer;
+    if (buffer.size() < size) {
+        buffer.resize(size);
+    }
+    return {buffer.data(), size};
+}
+
+/// Reads in a row before a busy session goes back through the reactor, so that one
+/// streaming peer cannot starve the other sessions of its thread.
+constexpr int burst = 8;
+
 } // namespace
 
 asio::awaitable<void> run_tcp_session(asio::ip::tcp::socket socket, const session_env& env) {
@@ -48,27 +65,44 @@ asio::awaitable<void> run_tcp_session(asio::ip::tcp::socket socket, const sessio
     if (!registered.added()) {
         co_return; // the server is stopping
     }
-    // On the heap, not in the frame: coroutine frames come from a small recycling cache.
-    auto buffer = std::make_unique_for_overwrite<char[]>(env.buffer_size);
     boost::system::error_code ec;
-    for (;;) {
+    socket.non_blocking(true, ec); // reads and writes below return would_block, never wait
+    while (!ec) {
+        // Wait for data without a buffer (reactor style), then read what is there.
         handle.reading.store(true, std::memory_order_relaxed);
-        auto [read_ec, n] =
-            co_await socket.async_read_some(asio::buffer(buffer.get(), env.buffer_size), nothrow);
+        std::tie(ec) = co_await socket.async_wait(asio::socket_base::wait_read, nothrow);
         handle.reading.store(false, std::memory_order_relaxed);
-        if (read_ec) {
-            ec = read_ec;
-            break;
+        for (int round = 0; !ec && round < burst; ++round) {
+            auto buffer = thread_buffer(env.buffer_size);
+            std::size_t n = socket.read_some(asio::buffer(buffer), ec);
+            if (ec) {
+                break; // would_block: drained, wait again; else EOF or an error
+            }
+            handle.touch();
+            bump(env.counters.tcp_bytes_in, n);
+            auto chunk = buffer.first(n);
+            apply_transform(env.reply, chunk);
+            std::size_t written = socket.write_some(asio::buffer(chunk), ec);
+            if (ec == asio::error::would_block) {
+                written = 0;
+                ec = {};
+            }
+            bump(env.counters.tcp_bytes_out, written);
+            if (!ec && written < n) {
+                // The peer reads slower than it sends: keep the rest and read nothing more
+                // until it is written (backpressure).
+                std::vector<char> rest(chunk.begin() + written, chunk.end());
+                auto [write_ec, more] =
+                    co_await asio::async_write(socket, asio::buffer(rest), nothrow);
+                bump(env.counters.tcp_bytes_out, more);
+                ec = write_ec;
+            }
+            if (!ec && n < buffer.size()) {
+                break; // a short read emptied the socket
+            }
         }
-        handle.touch();
-        bump(env.counters.tcp_bytes_in, n);
-        apply_transform(env.reply, {buffer.get(), n});
-        auto [write_ec, written] =
-            co_await asio::async_write(socket, asio::buffer(buffer.get(), n), nothrow);
-        bump(env.counters.tcp_bytes_out, written);
-        if (write_ec) {
-            ec = write_ec;
-            break;
+        if (ec == asio::error::would_block) {
+            ec = {};
         }
     }
     if (ec == asio::error::eof) {

@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "asio_echo/coro.hpp"
+#include "asio_echo/datagram_batch.hpp"
 #include "asio_echo/endpoint.hpp"
 
 namespace asio_echo {
@@ -34,57 +35,99 @@ private:
     std::chrono::steady_clock::time_point last_{};
 };
 
+/// Counts locally and adds to the shared counters once per batch.
+struct batch_counts {
+    std::uint64_t in = 0, bytes_in = 0, out = 0, bytes_out = 0, errors = 0;
+    std::uint64_t guard = 0, oversize = 0, rate = 0;
+
+    void flush(stats& counters) const {
+        auto add = [](std::atomic<std::uint64_t>& counter, std::uint64_t n) {
+            if (n != 0) {
+                bump(counter, n);
+            }
+        };
+        add(counters.datagrams_in, in);
+        add(counters.udp_bytes_in, bytes_in);
+        add(counters.datagrams_out, out);
+        add(counters.udp_bytes_out, bytes_out);
+        add(counters.datagram_errors, errors);
+        add(counters.dropped_guard, guard);
+        add(counters.dropped_oversize, oversize);
+        add(counters.dropped_rate, rate);
+    }
+};
+
+/// Datagrams received per system call, and batches handled per wake-up before the loop
+/// lets the other work of its thread run.
+constexpr std::size_t batch_size = 32;
+constexpr int batches_per_wakeup = 4;
+
 } // namespace
 
 asio::awaitable<void> run_udp_responder(asio::ip::udp::socket& socket, const udp_env& env) {
-    // Room for the largest datagram and one byte more, to tell an oversized one; on the
-    // heap, since coroutine frames should stay small.
-    constexpr std::size_t capacity = 64 * 1024;
-    auto buffer = std::make_unique_for_overwrite<char[]>(capacity);
+    // A slot holds the largest datagram; only the pages datagrams touch become resident.
+    datagram_batch batch(batch_size, 64 * 1024);
     std::optional<udp_rate_limiter> limiter;
     if (env.rate > 0) {
         limiter.emplace(env.rate, env.burst > 0 ? env.burst : env.rate);
     }
     drop_reporter reporter;
-    auto& counters = env.counters;
-    asio::ip::udp::endpoint sender;
     for (;;) {
-        auto [ec, n] = co_await socket.async_receive_from(asio::buffer(buffer.get(), capacity),
-                                                          sender, nothrow);
-        if (ec == asio::error::operation_aborted || !socket.is_open()) {
+        auto [wait_ec] = co_await socket.async_wait(asio::socket_base::wait_read, nothrow);
+        if (wait_ec == asio::error::operation_aborted || !socket.is_open()) {
             co_return; // stop() closed the socket
         }
-        if (ec) {
-            // ECONNREFUSED and friends report an earlier send's ICMP error: not fatal.
-            bump(counters.datagram_errors);
-            continue;
+        for (int round = 0; round < batches_per_wakeup; ++round) {
+            batch_counts counts;
+            boost::system::error_code ec;
+            std::size_t received = batch.receive(socket, ec);
+            if (ec && ec != asio::error::would_block) {
+                // ECONNREFUSED and friends report an earlier send's ICMP error: not fatal.
+                bump(env.counters.datagram_errors);
+                continue;
+            }
+            // Drop what must not be answered; transform the rest in place.
+            batch.clear_replies();
+            auto now = std::chrono::steady_clock::now();
+            for (std::size_t i = 0; i < received; ++i) {
+                auto data = batch.payload(i);
+                const auto& sender = batch.peer(i);
+                ++counts.in;
+                counts.bytes_in += data.size();
+                if (env.guard.drops(sender.port())) {
+                    ++counts.guard;
+                    reporter.dropped("guarded source port", sender);
+                } else if (batch.truncated(i)) {
+                    ++counts.oversize;
+                    reporter.dropped("oversized datagram", sender);
+                } else if (limiter && !limiter->allow(sender.address(), now)) {
+                    ++counts.rate;
+                    reporter.dropped("source over --udp-rate", sender);
+                } else {
+                    apply_transform(env.reply, data);
+                    batch.add_reply(i, data.size());
+                }
+            }
+            // Send them all back; wait for room when the socket buffer is full.
+            for (std::size_t next = 0; next < batch.replies() && socket.is_open();) {
+                std::size_t sent = batch.send(socket, next, ec);
+                for (std::size_t r = next; r < next + sent; ++r) {
+                    ++counts.out;
+                    counts.bytes_out += batch.reply_size(r);
+                }
+                next += sent;
+                if (ec == asio::error::would_block) {
+                    co_await socket.async_wait(asio::socket_base::wait_write, nothrow);
+                } else if (ec) {
+                    ++counts.errors; // this datagram alone: say, an unreachable peer
+                    ++next;
+                }
+            }
+            counts.flush(env.counters);
+            if (received < batch.capacity()) {
+                break; // the socket is drained
+            }
         }
-        bump(counters.datagrams_in);
-        bump(counters.udp_bytes_in, n);
-        if (env.guard.drops(sender.port())) {
-            bump(counters.dropped_guard);
-            reporter.dropped("guarded source port", sender);
-            continue;
-        }
-        if (n >= capacity) { // the datagram was longer than the buffer: truncated
-            bump(counters.dropped_oversize);
-            reporter.dropped("oversized datagram", sender);
-            continue;
-        }
-        if (limiter && !limiter->allow(sender.address(), std::chrono::steady_clock::now())) {
-            bump(counters.dropped_rate);
-            reporter.dropped("source over --udp-rate", sender);
-            continue;
-        }
-        apply_transform(env.reply, {buffer.get(), n});
-        auto [send_ec, sent] =
-            co_await socket.async_send_to(asio::buffer(buffer.get(), n), sender, nothrow);
-        if (send_ec) {
-            bump(counters.datagram_errors);
-            continue;
-        }
-        bump(counters.datagrams_out);
-        bump(counters.udp_bytes_out, sent);
     }
 }
 

@@ -42,7 +42,7 @@ struct server_config {
     mode echo_mode = mode::echo;           ///< what is done to the bytes
     unsigned threads = 1;                  ///< io threads, at least 1
     io_model model = io_model::per_thread; ///< thread/io_context arrangement
-    std::size_t buffer_size = 16 * 1024;   ///< per-session TCP buffer, bytes
+    std::size_t buffer_size = 64 * 1024;   ///< TCP read buffer per io thread, bytes
     log_level level = log_level::info;     ///< log threshold
     std::size_t max_connections = 10000;   ///< TCP sessions at once; more wait in the backlog
     std::chrono::milliseconds idle_timeout{300000}; ///< close silent connections; 0 = never
