@@ -81,12 +81,11 @@ std::size_t connection_set::close_where(Predicate should_close,
             continue;
         }
         ++asked;
-        boost::asio::post(session->socket.get_executor(), [this, session, should_close, counter] {
+        boost::asio::post(session->executor(), [this, session, should_close, counter] {
             // The session may have ended, or become busy, since: decide again on its executor.
             std::lock_guard inner(mutex_);
-            if (live_.count(session) && should_close(*session) && session->socket.is_open()) {
-                boost::system::error_code ignored;
-                session->socket.close(ignored);
+            if (live_.count(session) && should_close(*session) && session->is_open()) {
+                session->close();
                 if (counter) {
                     bump(*counter);
                 }

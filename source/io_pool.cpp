@@ -1,7 +1,5 @@
 #include "asio_echo/io_pool.hpp"
 
-#include <boost/asio/strand.hpp>
-
 #include "asio_echo/log.hpp"
 
 namespace asio_echo {
@@ -24,13 +22,8 @@ io_pool::~io_pool() {
     join();
 }
 
-boost::asio::any_io_executor io_pool::next_executor() {
-    auto i = next_.fetch_add(1, std::memory_order_relaxed) % contexts_.size();
-    auto& context = *contexts_[i];
-    if (shared()) {
-        return boost::asio::make_strand(context);
-    }
-    return context.get_executor();
+boost::asio::io_context& io_pool::next_context() {
+    return *contexts_[next_.fetch_add(1, std::memory_order_relaxed) % contexts_.size()];
 }
 
 void io_pool::start() {

@@ -269,15 +269,25 @@ void server::start() {
     std::signal(SIGPIPE, SIG_IGN);
     bind_all();
 
-    auto pick = [this] { return pool_.next_executor(); };
     for (auto& acceptor : acceptors_) {
-        executor_picker picker = pick;
+        if (pool_.shared()) {
+            // Several threads run the one io_context: each connection gets its own strand.
+            executor_picker<strand_executor> pick = [this] {
+                return asio::make_strand(pool_.next_context().get_executor());
+            };
+            asio::co_spawn(acceptor->get_executor(), run_accept_loop(*acceptor, pick, env_),
+                           log_failure{"accept loop"});
+            continue;
+        }
+        executor_picker<context_executor> pick = [this] {
+            return pool_.next_context().get_executor();
+        };
         if (config_.model == io_model::reuse_port) {
             // Each listener feeds its own io_context: nothing crosses threads.
-            auto own = acceptor->get_executor();
-            picker = [own] { return own; };
+            auto own = *acceptor->get_executor().target<context_executor>();
+            pick = [own] { return own; };
         }
-        asio::co_spawn(acceptor->get_executor(), run_accept_loop(*acceptor, picker, env_),
+        asio::co_spawn(acceptor->get_executor(), run_accept_loop(*acceptor, pick, env_),
                        log_failure{"accept loop"});
     }
     for (auto& socket : udp_sockets_) {

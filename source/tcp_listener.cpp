@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/steady_timer.hpp>
 
@@ -11,8 +12,28 @@ namespace asio_echo {
 
 namespace asio = boost::asio;
 
-asio::awaitable<void> run_accept_loop(asio::ip::tcp::acceptor& acceptor, executor_picker pick,
-                                      const session_env& env) {
+namespace {
+
+/// Plain operator new and delete, for handlers that should not use Asio's recycling cache.
+template <class T = void>
+struct heap_allocator {
+    using value_type = T;
+    heap_allocator() = default;
+    template <class U>
+    heap_allocator(const heap_allocator<U>&) noexcept {}
+    T* allocate(std::size_t n) { return std::allocator<T>().allocate(n); }
+    void deallocate(T* p, std::size_t n) noexcept { std::allocator<T>().deallocate(p, n); }
+    template <class U>
+    bool operator==(const heap_allocator<U>&) const noexcept {
+        return true;
+    }
+};
+
+} // namespace
+
+template <class Executor>
+asio::awaitable<void> run_accept_loop(asio::ip::tcp::acceptor& acceptor,
+                                      executor_picker<Executor> pick, const session_env& env) {
     asio::steady_timer pause(acceptor.get_executor());
     unsigned failures_in_burst = 0;
     bool limited = false;
@@ -35,7 +56,12 @@ asio::awaitable<void> run_accept_loop(asio::ip::tcp::acceptor& acceptor, executo
         }
         limited = false;
         auto executor = pick();
-        auto [ec, socket] = co_await acceptor.async_accept(executor, nothrow);
+        // The accept operation takes its memory from the heap, not from the thread's
+        // recycling cache: a recycled accept block (it holds a socket) would become the
+        // pending wait of a new session, twice the size that wait needs, for as long as
+        // the connection stays idle.
+        auto [ec, socket] = co_await acceptor.async_accept(
+            executor, asio::bind_allocator(heap_allocator{}, nothrow));
         if (ec) {
             env.connections.unreserve();
         }
@@ -60,9 +86,16 @@ asio::awaitable<void> run_accept_loop(asio::ip::tcp::acceptor& acceptor, executo
         bump(env.counters.connections_accepted);
         // Latency matters more than packet count for an echo: do not wait for Nagle.
         socket.set_option(asio::ip::tcp::no_delay(true), ec);
-        asio::co_spawn(executor, run_tcp_session(std::move(socket), env),
+        asio::co_spawn(executor, run_tcp_session<Executor>(std::move(socket), env),
                        log_failure{"tcp session"});
     }
 }
+
+template asio::awaitable<void> run_accept_loop<context_executor>(asio::ip::tcp::acceptor&,
+                                                                 executor_picker<context_executor>,
+                                                                 const session_env&);
+template asio::awaitable<void> run_accept_loop<strand_executor>(asio::ip::tcp::acceptor&,
+                                                                executor_picker<strand_executor>,
+                                                                const session_env&);
 
 } // namespace asio_echo

@@ -14,31 +14,38 @@ namespace asio = boost::asio;
 
 namespace {
 
-/// Keeps the session counted, and reachable by stop() and the idle sweep, exactly while it
-/// runs, even if it throws.
-class registration {
+/// The registry's view of a session, registered exactly while the session runs (even if it
+/// throws), so that it is counted and reachable by stop() and the idle sweep. It closes the
+/// socket on the session's executor.
+template <class Socket>
+class registered_session final : public session_handle {
 public:
-    registration(const session_env& env, session_handle& handle)
-        : env_(env), handle_(handle), added_(env.connections.add(handle)) {
+    registered_session(Socket& socket, const session_env& env)
+        : socket_(socket), env_(env), added_(env.connections.add(*this)) {
         if (added_) {
             bump(env_.counters.connections_active);
         }
     }
-    ~registration() {
+    ~registered_session() {
         if (added_) {
-            env_.connections.remove(handle_);
+            env_.connections.remove(*this);
             env_.counters.connections_active.fetch_sub(1, std::memory_order_relaxed);
         }
     }
-    registration(const registration&) = delete;
-    registration& operator=(const registration&) = delete;
 
     /// False when the server was already stopping: end at once.
     bool added() const { return added_; }
 
+    boost::asio::any_io_executor executor() const override { return socket_.get_executor(); }
+    bool is_open() const override { return socket_.is_open(); }
+    void close() override {
+        boost::system::error_code ignored;
+        socket_.close(ignored);
+    }
+
 private:
+    Socket& socket_;
     const session_env& env_;
-    session_handle& handle_;
     bool added_;
 };
 
@@ -57,49 +64,81 @@ std::span<char> thread_buffer(std::size_t size) {
 /// streaming peer cannot starve the other sessions of its thread.
 constexpr int burst = 8;
 
+/// Reads what the socket holds into this thread's buffer and writes each chunk straight
+/// back, up to `burst` full buffers. Returns would_block once a short read emptied the
+/// socket, or EOF, or an error. What the peer would not take at once is left in `rest`,
+/// for the session to write before it reads again. Never waits: no coroutine frame needs
+/// to hold the buffer.
+template <class Socket>
+boost::system::error_code echo_available(Socket& socket, const session_env& env,
+                                         session_handle& handle, std::vector<char>& rest) {
+    boost::system::error_code ec;
+    for (int round = 0; round < burst; ++round) {
+        auto buffer = thread_buffer(env.buffer_size);
+        std::size_t n = socket.read_some(asio::buffer(buffer), ec);
+        if (ec) {
+            return ec;
+        }
+        handle.touch();
+        bump(env.counters.tcp_bytes_in, n);
+        auto chunk = buffer.first(n);
+        apply_transform(env.reply, chunk);
+        std::size_t written = socket.write_some(asio::buffer(chunk), ec);
+        if (ec == asio::error::would_block) {
+            written = 0;
+        } else if (ec) {
+            return ec;
+        }
+        bump(env.counters.tcp_bytes_out, written);
+        if (written < n) {
+            rest.assign(chunk.begin() + static_cast<std::ptrdiff_t>(written), chunk.end());
+            return {};
+        }
+        if (n < buffer.size()) {
+            return asio::error::would_block;
+        }
+    }
+    return {}; // more may be waiting: the other sessions of this thread go first
+}
+
+/// Writes all of rest, waiting as long as the peer needs, then frees it. A coroutine of its
+/// own, so that the frame of every session does not carry this rare step's state.
+template <class Executor>
+asio::awaitable<boost::system::error_code, Executor>
+write_rest(tcp_socket_on<Executor>& socket, std::vector<char>& rest, stats& counters) {
+    auto [ec, written] =
+        co_await asio::async_write(socket, asio::buffer(rest), nothrow_on<Executor>);
+    bump(counters.tcp_bytes_out, written);
+    rest.clear();
+    rest.shrink_to_fit();
+    co_return ec;
+}
+
 } // namespace
 
-asio::awaitable<void> run_tcp_session(asio::ip::tcp::socket socket, const session_env& env) {
-    session_handle handle(socket);
-    registration registered(env, handle);
-    if (!registered.added()) {
+template <class Executor>
+asio::awaitable<void, Executor> run_tcp_session(tcp_socket_on<Executor> socket,
+                                                const session_env& env) {
+    registered_session handle(socket, env);
+    if (!handle.added()) {
         co_return; // the server is stopping
     }
     boost::system::error_code ec;
-    socket.non_blocking(true, ec); // reads and writes below return would_block, never wait
+    socket.non_blocking(true, ec); // reads and writes return would_block instead of waiting
+    std::vector<char> rest;        // what a slow peer has not taken yet
     while (!ec) {
-        // Wait for data without a buffer (reactor style), then read what is there.
+        // Wait for data without holding a buffer (reactor style), then echo what is there.
         handle.reading.store(true, std::memory_order_relaxed);
-        std::tie(ec) = co_await socket.async_wait(asio::socket_base::wait_read, nothrow);
+        std::tie(ec) =
+            co_await socket.async_wait(asio::socket_base::wait_read, nothrow_on<Executor>);
         handle.reading.store(false, std::memory_order_relaxed);
-        for (int round = 0; !ec && round < burst; ++round) {
-            auto buffer = thread_buffer(env.buffer_size);
-            std::size_t n = socket.read_some(asio::buffer(buffer), ec);
-            if (ec) {
-                break; // would_block: drained, wait again; else EOF or an error
-            }
-            handle.touch();
-            bump(env.counters.tcp_bytes_in, n);
-            auto chunk = buffer.first(n);
-            apply_transform(env.reply, chunk);
-            std::size_t written = socket.write_some(asio::buffer(chunk), ec);
-            if (ec == asio::error::would_block) {
-                written = 0;
-                ec = {};
-            }
-            bump(env.counters.tcp_bytes_out, written);
-            if (!ec && written < n) {
-                // The peer reads slower than it sends: keep the rest and read nothing more
-                // until it is written (backpressure).
-                std::vector<char> rest(chunk.begin() + written, chunk.end());
-                auto [write_ec, more] =
-                    co_await asio::async_write(socket, asio::buffer(rest), nothrow);
-                bump(env.counters.tcp_bytes_out, more);
-                ec = write_ec;
-            }
-            if (!ec && n < buffer.size()) {
-                break; // a short read emptied the socket
-            }
+        if (!ec) {
+            ec = echo_available(socket, env, handle, rest);
+        }
+        if (!ec && !rest.empty()) {
+            // The peer reads slower than it sends: read nothing more until it has taken the
+            // rest (backpressure).
+            ec = co_await write_rest(socket, rest, env.counters);
         }
         if (ec == asio::error::would_block) {
             ec = {};
@@ -107,9 +146,14 @@ asio::awaitable<void> run_tcp_session(asio::ip::tcp::socket socket, const sessio
     }
     if (ec == asio::error::eof) {
         // Everything read was written: tell the peer we are done too.
-        socket.shutdown(asio::ip::tcp::socket::shutdown_send, ec);
+        socket.shutdown(asio::socket_base::shutdown_send, ec);
     }
     socket.close(ec);
 }
+
+template asio::awaitable<void, context_executor>
+run_tcp_session<context_executor>(tcp_socket_on<context_executor>, const session_env&);
+template asio::awaitable<void, strand_executor>
+run_tcp_session<strand_executor>(tcp_socket_on<strand_executor>, const session_env&);
 
 } // namespace asio_echo

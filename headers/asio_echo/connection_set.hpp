@@ -9,27 +9,38 @@
 #include <mutex>
 #include <unordered_set>
 
-#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include "asio_echo/stats.hpp"
 
 namespace asio_echo {
 
-/// What the registry knows of one session. Owned by the session's coroutine frame.
-struct session_handle {
+/// What the registry knows of one session. Owned by the session's coroutine frame, which
+/// implements the socket side for its own socket type.
+class session_handle {
+public:
     using clock = std::chrono::steady_clock;
 
-    explicit session_handle(boost::asio::ip::tcp::socket& s) : socket(s) { touch(); }
+    session_handle() { touch(); }
+    session_handle(const session_handle&) = delete;
+    session_handle& operator=(const session_handle&) = delete;
 
     /// Records that the peer sent something. Call from the session.
     void touch() noexcept {
         last_received.store(clock::now().time_since_epoch().count(), std::memory_order_relaxed);
     }
 
-    boost::asio::ip::tcp::socket& socket;     ///< closed on the socket's executor only
+    /// The executor the session runs on; is_open() and close() only from there.
+    virtual boost::asio::any_io_executor executor() const = 0;
+    virtual bool is_open() const = 0;
+    virtual void close() = 0;
+
     std::atomic<clock::rep> last_received{0}; ///< steady clock ticks of the last read
     std::atomic<bool> reading{false};         ///< waiting for the peer, nothing in flight
+
+protected:
+    ~session_handle() = default;
 };
 
 /// Registry of running sessions and their slots. Thread safe unless noted.

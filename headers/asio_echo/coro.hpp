@@ -16,6 +16,11 @@ namespace asio_echo {
 /// EOF, reset and abort are outcomes of a connection, not exceptions.
 inline constexpr auto nothrow = boost::asio::as_tuple(boost::asio::use_awaitable);
 
+/// The same for a coroutine whose awaitable runs on a concrete Executor type (smaller and
+/// cheaper than the type-erased any_io_executor).
+template <class Executor>
+inline constexpr auto nothrow_on = boost::asio::as_tuple(boost::asio::use_awaitable_t<Executor>{});
+
 /// Completion handler for co_spawn: a coroutine that throws is logged, never lost silently
 /// (unlike `detached`) and never takes the process down.
 struct log_failure {

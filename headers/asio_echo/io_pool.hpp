@@ -9,7 +9,6 @@
 #include <thread>
 #include <vector>
 
-#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 
@@ -34,9 +33,8 @@ public:
     /// serialised on a strand. Thread safe.
     bool shared() const noexcept { return threads_per_context_ > 1; }
 
-    /// An executor for a new connection: the next io_context round-robin, on a strand when
-    /// the io_context is shared. Thread safe.
-    boost::asio::any_io_executor next_executor();
+    /// The io_context for a new connection: the next one round-robin. Thread safe.
+    boost::asio::io_context& next_context();
 
     /// Starts the threads. Throws std::system_error when a thread cannot be created (the
     /// threads already started are stopped and joined first). Not thread safe.

@@ -3,7 +3,6 @@
 
 #include <functional>
 
-#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
@@ -12,13 +11,17 @@
 namespace asio_echo {
 
 /// Picks the executor each accepted connection will run on (round-robin over the pool).
-using executor_picker = std::function<boost::asio::any_io_executor()>;
+template <class Executor>
+using executor_picker = std::function<Executor()>;
 
 /// Accepts connections until the acceptor is closed, spawning run_tcp_session for each on
 /// the executor pick() returns. Transient failures (out of descriptors or memory, aborted
 /// handshakes) are logged and retried after a short pause instead of ending the loop or
-/// spinning. Run it on the acceptor's executor.
+/// spinning. Run it on the acceptor's executor. Defined for context_executor and
+/// strand_executor.
+template <class Executor>
 boost::asio::awaitable<void> run_accept_loop(boost::asio::ip::tcp::acceptor& acceptor,
-                                             executor_picker pick, const session_env& env);
+                                             executor_picker<Executor> pick,
+                                             const session_env& env);
 
 } // namespace asio_echo
