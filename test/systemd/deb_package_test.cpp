@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <string>
@@ -42,6 +43,11 @@ BOOST_AUTO_TEST_CASE(cpack_builds_a_versioned_deb_with_depends_conffile_and_scri
     auto field = [&](const std::string& name) { return deb_field(deb, name); };
     BOOST_TEST(field("Package") == "asio-echo");
     BOOST_TEST(field("Version") == PROJECT_VERSION);
+    // A project contact ("name <address>"), no placeholder on a local host.
+    auto maintainer = field("Maintainer");
+    BOOST_TEST(std::regex_match(maintainer, std::regex(R"([^<>]+ <[^<>@ ]+@[^<>@ ]+\.[a-z]+>)")),
+               maintainer);
+    BOOST_TEST(maintainer.find("localhost") == std::string::npos, maintainer);
     auto depends = field("Depends");
     BOOST_TEST_MESSAGE("Depends: " << depends);
     BOOST_TEST(depends.find("libboost-program-options1.81.0") != std::string::npos, depends);
