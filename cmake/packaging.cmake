@@ -100,8 +100,11 @@ set(CPACK_GENERATOR "DEB")
 set(CPACK_PACKAGE_NAME "asio-echo")
 set(CPACK_PACKAGE_VERSION "${PROJECT_VERSION}")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "TCP and UDP echo service (RFC 862) on Boost.Asio")
-set(CPACK_PACKAGE_CONTACT "asio-echo maintainers <asio-echo@localhost>" CACHE STRING
-    "The .deb's Maintainer field")
+# A cache variable of our own, so that a build tree configured before (whose cache still
+# holds an older CPACK_PACKAGE_CONTACT) takes this default too.
+set(ASIO_ECHO_PACKAGE_CONTACT "asio-echo maintainers <asio-echo@users.noreply.github.com>"
+    CACHE STRING "The .deb's Maintainer field")
+set(CPACK_PACKAGE_CONTACT "${ASIO_ECHO_PACKAGE_CONTACT}")
 # /etc and the unit folder are absolute: install into the staging folder through DESTDIR.
 set(CPACK_SET_DESTDIR ON)
 set(CPACK_INSTALL_PREFIX "/usr") # what the package installs under (with DESTDIR)

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <string>
@@ -23,18 +24,6 @@ namespace {
 const std::string source_dir = PROJECT_SOURCE_DIR;
 const std::string binary_dir = PROJECT_BINARY_DIR;
 
-/// Runs a command line through sh with a deadline; fails the test when it does not finish.
-run_result shell(const std::string& script, std::chrono::seconds timeout) {
-    child_process child("/bin/sh", {"-c", script});
-    auto code = child.wait_exit(timeout);
-    BOOST_REQUIRE_MESSAGE(code, "did not finish within " << timeout.count() << " s: " << script);
-    return {*code, child.out(), child.err()};
-}
-
-std::string sh_quoted(const std::string& path) {
-    return "'" + path + "'";
-}
-
 } // namespace
 
 BOOST_AUTO_TEST_CASE(cpack_builds_a_versioned_deb_with_depends_conffile_and_scripts) {
@@ -43,35 +32,22 @@ BOOST_AUTO_TEST_CASE(cpack_builds_a_versioned_deb_with_depends_conffile_and_scri
         return;
     }
     temp_dir dir;
-    auto cpack = shell(std::string("exec ") + sh_quoted(CMAKE_CPACK_COMMAND) + " -G DEB --config " +
-                           sh_quoted(binary_dir + "/CPackConfig.cmake") + " -B " +
-                           sh_quoted(dir.path()) + " 2>&1",
-                       240s);
-    BOOST_REQUIRE_MESSAGE(cpack.code == 0, "cpack failed:\n" << cpack.out);
-
     // asio-echo_<version>_<arch>.deb
-    std::string deb;
-    for (const auto& entry : fs::directory_iterator(dir.path())) {
-        if (entry.path().extension() == ".deb") {
-            deb = entry.path().string();
-        }
-    }
-    BOOST_REQUIRE_MESSAGE(!deb.empty(), "no .deb in " << dir.path() << ":\n" << cpack.out);
-    auto arch = shell("exec dpkg --print-architecture", 10s).out;
+    auto deb = build_deb(CMAKE_CPACK_COMMAND, binary_dir, dir.path());
+    auto arch = run_shell("exec dpkg --print-architecture", 10s).out;
     arch.erase(arch.find_last_not_of("\n") + 1);
     BOOST_TEST(fs::path(deb).filename().string() ==
                std::string("asio-echo_") + PROJECT_VERSION + "_" + arch + ".deb");
     BOOST_TEST_MESSAGE(".deb size: " << fs::file_size(deb) << " bytes");
 
-    auto field = [&](const std::string& name) {
-        auto r = shell("exec dpkg-deb -f " + sh_quoted(deb) + " " + name, 30s);
-        BOOST_REQUIRE_EQUAL(r.code, 0);
-        auto text = r.out;
-        text.erase(text.find_last_not_of("\n") + 1);
-        return text;
-    };
+    auto field = [&](const std::string& name) { return deb_field(deb, name); };
     BOOST_TEST(field("Package") == "asio-echo");
     BOOST_TEST(field("Version") == PROJECT_VERSION);
+    // A project contact ("name <address>"), no placeholder on a local host.
+    auto maintainer = field("Maintainer");
+    BOOST_TEST(std::regex_match(maintainer, std::regex(R"([^<>]+ <[^<>@ ]+@[^<>@ ]+\.[a-z]+>)")),
+               maintainer);
+    BOOST_TEST(maintainer.find("localhost") == std::string::npos, maintainer);
     auto depends = field("Depends");
     BOOST_TEST_MESSAGE("Depends: " << depends);
     BOOST_TEST(depends.find("libboost-program-options1.81.0") != std::string::npos, depends);
@@ -87,7 +63,7 @@ BOOST_AUTO_TEST_CASE(cpack_builds_a_versioned_deb_with_depends_conffile_and_scri
 
     auto control = dir.path() + "/control";
     BOOST_REQUIRE_EQUAL(
-        shell("exec dpkg-deb -e " + sh_quoted(deb) + " " + sh_quoted(control), 30s).code, 0);
+        run_shell("exec dpkg-deb -e " + sh_quoted(deb) + " " + sh_quoted(control), 30s).code, 0);
     BOOST_TEST(read_file(control + "/conffiles") == "/etc/echo-server/echo-server.conf\n");
     for (const char* script : {"postinst", "prerm", "postrm"}) {
         auto path = control + "/" + script;
@@ -95,11 +71,11 @@ BOOST_AUTO_TEST_CASE(cpack_builds_a_versioned_deb_with_depends_conffile_and_scri
         BOOST_TEST(read_file(path) == read_file(source_dir + "/packaging/deb/" + script), script);
         BOOST_TEST(((fs::status(path).permissions() & fs::perms::owner_exec) != fs::perms::none),
                    script << " is not executable");
-        auto syntax = shell("exec sh -n " + sh_quoted(path) + " 2>&1", 10s);
+        auto syntax = run_shell("exec sh -n " + sh_quoted(path) + " 2>&1", 10s);
         BOOST_TEST(syntax.code == 0, script << ": " << syntax.out);
     }
 
-    auto listing = shell("exec dpkg-deb -c " + sh_quoted(deb), 30s);
+    auto listing = run_shell("exec dpkg-deb -c " + sh_quoted(deb), 30s);
     BOOST_REQUIRE_EQUAL(listing.code, 0);
     for (const char* file :
          {"./usr/bin/echo-server", "./usr/bin/echo-client",
@@ -114,12 +90,13 @@ BOOST_AUTO_TEST_CASE(cpack_builds_a_versioned_deb_with_depends_conffile_and_scri
     // The packaged service starts the packaged binary.
     auto root = dir.path() + "/root";
     BOOST_REQUIRE_EQUAL(
-        shell("exec dpkg-deb -x " + sh_quoted(deb) + " " + sh_quoted(root), 30s).code, 0);
+        run_shell("exec dpkg-deb -x " + sh_quoted(deb) + " " + sh_quoted(root), 30s).code, 0);
     auto service = read_file(root + "/lib/systemd/system/echo-server.service");
     BOOST_TEST(service.find("\nExecStart=/usr/bin/echo-server --config "
                             "/etc/echo-server/echo-server.conf\n") != std::string::npos,
                service);
-    auto version = shell("exec " + sh_quoted(root + "/usr/bin/echo-server") + " --version", 10s);
+    auto version =
+        run_shell("exec " + sh_quoted(root + "/usr/bin/echo-server") + " --version", 10s);
     BOOST_TEST(version.code == 0);
     BOOST_TEST(version.out == std::string("echo-server ") + PROJECT_VERSION + "\n");
 }

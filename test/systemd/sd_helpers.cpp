@@ -308,4 +308,101 @@ std::optional<std::string> find_program(const std::string& program) {
     return std::nullopt;
 }
 
+std::string sh_quoted(const std::string& text) {
+    std::string quoted = "'";
+    for (char c : text) {
+        quoted += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    }
+    return quoted + "'";
+}
+
+run_result run_shell(const std::string& script, std::chrono::milliseconds timeout) {
+    child_process shell("/bin/sh", {"-c", script});
+    auto code = shell.wait_exit(timeout);
+    if (!code) {
+        throw std::runtime_error("did not finish within " + std::to_string(timeout.count() / 1000) +
+                                 " s: " + script);
+    }
+    return {*code, shell.out(), shell.err()};
+}
+
+std::string build_deb(const std::string& cpack_command, const std::string& binary_dir,
+                      const std::string& dir) {
+    auto cpack = run_shell("exec " + sh_quoted(cpack_command) + " -G DEB --config " +
+                               sh_quoted(binary_dir + "/CPackConfig.cmake") + " -B " +
+                               sh_quoted(dir) + " 2>&1",
+                           std::chrono::seconds(240));
+    if (cpack.code != 0) {
+        throw std::runtime_error("cpack failed:\n" + cpack.out);
+    }
+    std::vector<std::string> debs;
+    for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+        if (entry.path().extension() == ".deb") {
+            debs.push_back(entry.path().string());
+        }
+    }
+    if (debs.size() != 1) {
+        throw std::runtime_error(std::to_string(debs.size()) + " .deb files in " + dir +
+                                 " after cpack:\n" + cpack.out);
+    }
+    return debs.front();
+}
+
+std::string deb_field(const std::string& deb, const std::string& name) {
+    auto field = run_shell("exec dpkg-deb -f " + sh_quoted(deb) + " " + sh_quoted(name),
+                           std::chrono::seconds(30));
+    if (field.code != 0) {
+        throw std::runtime_error("dpkg-deb -f " + deb + " " + name + ": " + field.err);
+    }
+    auto text = field.out;
+    text.erase(text.find_last_not_of('\n') + 1);
+    return text;
+}
+
+std::optional<std::string> port_in_use(std::uint16_t port) {
+    for (bool stream : {true, false}) {
+        const char* kind = stream ? "tcp" : "udp";
+        int type = (stream ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC;
+        bool v6 = true;
+        int fd = ::socket(AF_INET6, type, 0);
+        if (fd < 0) {
+            v6 = false;
+            fd = ::socket(AF_INET, type, 0);
+        }
+        if (fd < 0) {
+            return std::string(kind) + ": socket: " + std::strerror(errno);
+        }
+        int off = 0;
+        int on = 1;
+        if (v6) {
+            ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
+        }
+        if (stream) {
+            ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+        }
+        sockaddr_storage storage{};
+        socklen_t length = 0;
+        if (v6) {
+            auto* in6 = reinterpret_cast<sockaddr_in6*>(&storage);
+            in6->sin6_family = AF_INET6;
+            in6->sin6_addr = in6addr_any;
+            in6->sin6_port = htons(port);
+            length = sizeof(sockaddr_in6);
+        } else {
+            auto* in = reinterpret_cast<sockaddr_in*>(&storage);
+            in->sin_family = AF_INET;
+            in->sin_addr.s_addr = htonl(INADDR_ANY);
+            in->sin_port = htons(port);
+            length = sizeof(sockaddr_in);
+        }
+        int result = ::bind(fd, reinterpret_cast<sockaddr*>(&storage), length);
+        int saved = errno;
+        ::close(fd);
+        if (result != 0) {
+            return std::string(kind) + ": " + std::strerror(saved);
+        }
+    }
+    return std::nullopt;
+}
+
 } // namespace asio_echo::test::sd

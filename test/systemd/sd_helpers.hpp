@@ -105,4 +105,26 @@ private:
 /// $PATH; nothing when there is none.
 std::optional<std::string> find_program(const std::string& program);
 
+/// text quoted for sh: in single quotes, each ' written as '\''.
+std::string sh_quoted(const std::string& text);
+
+/// Runs a command line through /bin/sh -c to completion and returns {exit code, stdout,
+/// stderr}; throws when it does not finish within timeout (the shell is then ended by PID).
+run_result run_shell(const std::string& script, std::chrono::milliseconds timeout);
+
+/// Builds the .deb from a build tree with `cpack -G DEB` (cpack_command, and the tree's
+/// CPackConfig.cmake) into dir; returns the path of the one .deb there. Throws with cpack's
+/// output when it fails or makes no .deb.
+std::string build_deb(const std::string& cpack_command, const std::string& binary_dir,
+                      const std::string& dir);
+
+/// One control field of a .deb (`dpkg-deb -f`), without the trailing newline; throws when
+/// dpkg-deb fails.
+std::string deb_field(const std::string& deb, const std::string& name);
+
+/// Why port cannot be taken on the wildcard address (TCP with SO_REUSEADDR, so connections
+/// in TIME_WAIT do not count, then UDP; IPv6 with IPv4-mapped addresses, else IPv4), e.g.
+/// "tcp: Address already in use"; nothing when both binds succeed.
+std::optional<std::string> port_in_use(std::uint16_t port);
+
 } // namespace asio_echo::test::sd
