@@ -200,6 +200,19 @@ BOOST_AUTO_TEST_CASE(dpkg_installs_runs_removes_and_purges_the_package) {
         BOOST_TEST(!fs::exists("/etc/systemd/system/sockets.target.wants/echo-server.socket"));
     }
 
+    // Reinstall after removal: the socket that was enabled is enabled again, as a fresh
+    // install would; then remove once more.
+    auto reinstall = dpkg("-i " + sh_quoted(deb));
+    BOOST_REQUIRE_MESSAGE(reinstall.code == 0, "dpkg -i again failed:\n" << reinstall.out);
+    BOOST_TEST(complaints(reinstall.out).empty(), "dpkg -i again:\n" << reinstall.out);
+    BOOST_TEST(package_status() == "install ok installed");
+    if (systemctl) {
+        auto enabled = run_shell("exec systemctl is-enabled echo-server.socket 2>&1", 30s);
+        BOOST_TEST(enabled.out == "enabled\n", "after reinstall: " << enabled.out);
+    }
+    auto remove_again = dpkg("-r " + package);
+    BOOST_REQUIRE_MESSAGE(remove_again.code == 0, "dpkg -r again failed:\n" << remove_again.out);
+
     // Purge: the conffile and its folder go too.
     auto purge = dpkg("-P " + package);
     BOOST_REQUIRE_MESSAGE(purge.code == 0, "dpkg -P failed:\n" << purge.out);
@@ -207,4 +220,5 @@ BOOST_AUTO_TEST_CASE(dpkg_installs_runs_removes_and_purges_the_package) {
     BOOST_TEST(!on_host(package_status()), package_status());
     BOOST_TEST(!fs::exists(config));
     BOOST_TEST(!fs::exists(packaged::config_dir));
+    BOOST_TEST(!fs::exists("/var/lib/asio-echo"));
 }
