@@ -44,7 +44,8 @@ asio::awaitable<void> one_client(std::uint16_t port, std::size_t rounds, std::ui
     std::mt19937_64 random(seed);
     asio::steady_timer timer(executor);
     for (std::size_t round = 0; round < rounds; ++round) {
-        auto sent = random_bytes(1 + random() % 2048, random());
+        auto size = 1 + random() % 2048;
+        auto sent = random_bytes(size, random());
         std::string got(sent.size(), '\0');
         auto [write_ec, written] = co_await asio::async_write(socket, asio::buffer(sent), nothrow);
         auto [read_ec, n] = co_await asio::async_read(socket, asio::buffer(got), nothrow);
@@ -89,7 +90,7 @@ echo_swarm::~echo_swarm() {
 }
 
 swarm_result echo_swarm::wait(std::chrono::milliseconds timeout) {
-    if (finished_.get_future().wait_for(timeout) != std::future_status::ready) {
+    if (finished_future_.wait_for(timeout) != std::future_status::ready) {
         context_.stop();
     }
     thread_.join();

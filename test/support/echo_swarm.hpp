@@ -46,6 +46,7 @@ private:
     std::atomic<std::size_t> mismatched_{0};
     std::atomic<std::size_t> running_{0};
     std::promise<void> finished_; ///< set once every client ended
+    std::future<void> finished_future_ = finished_.get_future();
     // Last, so it goes first: unfinished clients' frames still reach the counters above.
     boost::asio::io_context context_{1};
     std::thread thread_;
