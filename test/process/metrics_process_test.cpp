@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "child_process.hpp"
-#include "eventually.hpp"
 #include "echo_swarm.hpp"
+#include "eventually.hpp"
 #include "exposition.hpp"
 #include "http_client.hpp"
 #include "net.hpp"
