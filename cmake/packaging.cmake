@@ -49,17 +49,21 @@ install(CODE "
     if(NOT IS_ABSOLUTE \"\${_bin_dir}\")
         set(_bin_dir \"\${CMAKE_INSTALL_PREFIX}/\${_bin_dir}\")
     endif()
-    file(READ \"${PROJECT_SOURCE_DIR}/systemd/echo-server.service\" _unit)
-    string(REPLACE \"/usr/bin/echo-server\" \"\${_bin_dir}/echo-server\" _unit \"\${_unit}\")
-    string(REPLACE \"/etc/echo-server/echo-server.conf\"
-           \"${ASIO_ECHO_CONFIG_DIR}/echo-server.conf\" _unit \"\${_unit}\")
     # file(INSTALL) adds DESTDIR itself.
     string(MD5 _key \"\$ENV{DESTDIR}\${_unit_dir}\")
     set(_staged \"${PROJECT_BINARY_DIR}/systemd-units/\${_key}\")
-    file(WRITE \"\${_staged}/echo-server.service\" \"\${_unit}\")
+    # The service and the template for several instances (echo-server@.service).
+    foreach(_service echo-server.service echo-server@.service)
+        file(READ \"${PROJECT_SOURCE_DIR}/systemd/\${_service}\" _unit)
+        string(REPLACE \"/usr/bin/echo-server\" \"\${_bin_dir}/echo-server\" _unit \"\${_unit}\")
+        string(REPLACE \"/etc/echo-server/\" \"${ASIO_ECHO_CONFIG_DIR}/\" _unit \"\${_unit}\")
+        file(WRITE \"\${_staged}/\${_service}\" \"\${_unit}\")
+    endforeach()
     file(INSTALL DESTINATION \"\${_unit_dir}\" TYPE FILE
          FILES \"\${_staged}/echo-server.service\"
-               \"${PROJECT_SOURCE_DIR}/systemd/echo-server.socket\")
+               \"\${_staged}/echo-server@.service\"
+               \"${PROJECT_SOURCE_DIR}/systemd/echo-server.socket\"
+               \"${PROJECT_SOURCE_DIR}/systemd/echo-server-metrics.socket\")
 ")
 install(FILES ${PROJECT_SOURCE_DIR}/systemd/echo-server.conf
         DESTINATION ${ASIO_ECHO_CONFIG_DIR})

@@ -47,7 +47,13 @@ po::options_description make_options() {
         "per-thread (one io_context per thread, default), shared (one io_context, N threads)"
         " or reuse-port (a SO_REUSEPORT listener per thread)")(
         "log-level", po::value<std::string>()->value_name("LEVEL")->default_value("info"),
-        "error, warn, notice, info or debug (listening lines are notices)");
+        "error, warn, notice, info or debug (listening lines are notices)")(
+        "metrics", po::value<std::string>()->value_name("HOST:PORT"),
+        "serve Prometheus metrics at http://HOST:PORT/metrics (default: off; keep it on"
+        " loopback or a private network)")(
+        "reuse-port", po::bool_switch(),
+        "set SO_REUSEPORT on every listener (TCP, UDP, metrics) so that several echo-server"
+        " processes can share one port");
     po::options_description limits("Limits");
     limits.add_options()(
         "max-connections", po::value<std::string>()->value_name("N")->default_value("10000"),
@@ -263,6 +269,10 @@ parse_result parse_server_config(int argc, const char* const argv[]) {
             static_cast<double>(parse_number("udp-burst", text("udp-burst"), 0, 100000000));
         config.stats_interval =
             parse_seconds("stats-interval", text("stats-interval"), 86400 * 365);
+        if (vm.count("metrics")) {
+            config.metrics = parse_endpoint(text("metrics"));
+        }
+        config.reuse_port = vm["reuse-port"].as<bool>();
         return {config, {}};
     } catch (const po::error& e) {
         throw usage_error(e.what());

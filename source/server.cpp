@@ -12,6 +12,7 @@
 #include "asio_echo/coro.hpp"
 #include "asio_echo/errors.hpp"
 #include "asio_echo/log.hpp"
+#include "asio_echo/metrics.hpp"
 #include "asio_echo/systemd/activation.hpp"
 #include "asio_echo/tcp_listener.hpp"
 #include "asio_echo/udp_responder.hpp"
@@ -92,6 +93,12 @@ server::server(server_config config, transform reply)
       guard_(config_.udp_drop_ports), env_{std::move(reply), config_.buffer_size, counters_,
                                            connections_},
       udp_env_{env_.reply, counters_, guard_, config_.udp_rate, config_.udp_burst},
+      scrapes_(max_metrics_connections),
+      metrics_env_{[this] {
+                       return render_metrics(counters_.snapshot(),
+                                             {version(), process_start_time_seconds()});
+                   },
+                   scrapes_},
       pool_(config_.model == io_model::shared ? 1 : config_.threads,
             config_.model == io_model::shared ? config_.threads : 1),
       housekeeping_(asio::make_strand(pool_.context(0))), heartbeats_(pool_.size()) {}
@@ -152,6 +159,10 @@ void server::reload() {
     notifier_.notify("READY=1");
 }
 
+bool server::share_ports() const {
+    return config_.reuse_port || config_.model == io_model::reuse_port;
+}
+
 std::size_t server::contexts_per_listener() const {
     return config_.model == io_model::reuse_port ? pool_.size() : 1;
 }
@@ -162,7 +173,7 @@ void server::bind_tcp(const tcp::endpoint& where) {
         auto& context = pool_.context((next_context_ + i) % pool_.size());
         auto acceptor = std::make_unique<tcp::acceptor>(context);
         // Every acceptor after the first takes the port the first one got.
-        if (auto ec = open_and_bind(*acceptor, bound, config_.model == io_model::reuse_port)) {
+        if (auto ec = open_and_bind(*acceptor, bound, share_ports())) {
             cannot_listen("tcp", bound, ec);
         }
         bound = acceptor->local_endpoint();
@@ -177,7 +188,7 @@ void server::bind_udp(const udp::endpoint& where) {
     for (std::size_t i = 0; i < contexts_per_listener(); ++i) {
         auto& context = pool_.context((next_context_ + i) % pool_.size());
         auto socket = std::make_unique<udp::socket>(context);
-        if (auto ec = open_and_bind(*socket, bound, config_.model == io_model::reuse_port)) {
+        if (auto ec = open_and_bind(*socket, bound, share_ports())) {
             cannot_listen("udp", bound, ec);
         }
         bound = socket->local_endpoint();
@@ -185,6 +196,15 @@ void server::bind_udp(const udp::endpoint& where) {
     }
     next_context_++;
     udp_bound_.push_back(bound);
+}
+
+void server::bind_metrics(const tcp::endpoint& where) {
+    metrics_acceptor_ =
+        std::make_unique<tcp::acceptor>(pool_.context(next_context_++ % pool_.size()));
+    if (auto ec = open_and_bind(*metrics_acceptor_, where, share_ports())) {
+        cannot_listen("metrics", where, ec);
+    }
+    metrics_bound_ = metrics_acceptor_->local_endpoint();
 }
 
 bool server::bind_pair_on_free_port(const asio::ip::address& address) {
@@ -219,7 +239,11 @@ void server::adopt_passed_sockets() {
         if (passed.stream) {
             auto acceptor = std::make_unique<tcp::acceptor>(context);
             acceptor->assign(v6 ? tcp::v6() : tcp::v4(), passed.fd, ec);
-            if (!ec) {
+            if (!ec && passed.name == "metrics") {
+                // echo-server-metrics.socket: FileDescriptorName=metrics.
+                metrics_bound_ = acceptor->local_endpoint(ec);
+                metrics_acceptor_ = std::move(acceptor);
+            } else if (!ec) {
                 tcp_bound_.push_back(acceptor->local_endpoint(ec));
                 acceptors_.push_back(std::move(acceptor));
             }
@@ -241,8 +265,13 @@ void server::adopt_passed_sockets() {
 
 void server::bind_all() {
     adopt_passed_sockets();
-    if (!acceptors_.empty() || !udp_sockets_.empty()) {
-        return; // socket-activated: the service manager chose the endpoints
+    if (!acceptors_.empty() || !udp_sockets_.empty() || metrics_acceptor_) {
+        // Socket-activated: the service manager chose the endpoints, the metrics one included.
+        if (config_.metrics && !metrics_acceptor_) {
+            log(log_level::notice, "socket-activated: --metrics ignored; pass a socket named"
+                                   " 'metrics' (echo-server-metrics.socket) instead");
+        }
+        return;
     }
     for (const auto& ep : config_.listen) {
         auto address = resolve(ep);
@@ -261,6 +290,9 @@ void server::bind_all() {
     }
     for (const auto& ep : config_.udp) {
         bind_udp({resolve(ep), ep.port});
+    }
+    if (config_.metrics) {
+        bind_metrics({resolve(*config_.metrics), config_.metrics->port});
     }
 }
 
@@ -294,6 +326,18 @@ void server::start() {
         asio::co_spawn(socket->get_executor(), run_udp_responder(*socket, udp_env_),
                        log_failure{"udp responder"});
     }
+    if (metrics_acceptor_) {
+        executor_picker<asio::any_io_executor> pick = [this]() -> asio::any_io_executor {
+            auto& context = pool_.next_context();
+            if (pool_.shared()) {
+                return asio::make_strand(context); // a scrape has a timer beside its socket
+            }
+            return context.get_executor();
+        };
+        asio::co_spawn(metrics_acceptor_->get_executor(),
+                       run_metrics_listener(*metrics_acceptor_, pick, metrics_env_),
+                       log_failure{"metrics listener"});
+    }
     if (signals_) {
         wait_for_signal();
     }
@@ -325,6 +369,10 @@ void server::start() {
     }
     for (const auto& ep : udp_bound_) {
         log(log_level::notice, "listening udp " + format_endpoint(ep.address(), ep.port()));
+    }
+    if (metrics_bound_) {
+        log(log_level::notice, "listening metrics " + format_endpoint(metrics_bound_->address(),
+                                                                      metrics_bound_->port()));
     }
     // Every listener was listening before the threads started: connections queue until then.
     notifier_.notify("READY=1\nSTATUS=" + status_line());
@@ -405,6 +453,13 @@ void server::stop() {
             s->close(ignored);
         });
     }
+    if (metrics_acceptor_) {
+        asio::post(metrics_acceptor_->get_executor(), [a = metrics_acceptor_.get()] {
+            error_code ignored;
+            a->close(ignored);
+        });
+    }
+    scrapes_.close_all(); // scrapers have nothing to finish
     connections_.refuse_new();
     notifier_.notify("STOPPING=1\nSTATUS=draining " + std::to_string(connections_.size()) +
                      " connections");

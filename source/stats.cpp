@@ -1,5 +1,7 @@
 #include "asio_echo/stats.hpp"
 
+#include <algorithm>
+
 namespace asio_echo {
 
 stats_snapshot stats::snapshot() const noexcept {
@@ -21,7 +23,22 @@ stats_snapshot stats::snapshot() const noexcept {
     s.dropped_rate = get(dropped_rate);
     s.dropped_oversize = get(dropped_oversize);
     s.datagram_errors = get(datagram_errors);
+    for (std::size_t i = 0; i < session_duration_buckets; ++i) {
+        s.sessions_by_duration[i] = get(sessions_by_duration[i]);
+    }
+    s.session_microseconds = get(session_microseconds);
     return s;
+}
+
+void stats::session_ended(std::chrono::steady_clock::duration lasted) noexcept {
+    auto seconds = std::chrono::duration<double>(lasted).count();
+    std::size_t bucket = 0;
+    while (bucket < session_duration_bounds.size() && seconds > session_duration_bounds[bucket]) {
+        ++bucket;
+    }
+    bump(sessions_by_duration[bucket]);
+    auto micros = std::chrono::duration_cast<std::chrono::microseconds>(lasted).count();
+    bump(session_microseconds, static_cast<std::uint64_t>(std::max<decltype(micros)>(micros, 0)));
 }
 
 std::string stats_snapshot::to_line() const {

@@ -87,7 +87,10 @@ asio::awaitable<void> run_accept_loop(asio::ip::tcp::acceptor& acceptor,
         // Latency matters more than packet count for an echo: do not wait for Nagle.
         socket.set_option(asio::ip::tcp::no_delay(true), ec);
         asio::co_spawn(executor, run_tcp_session<Executor>(std::move(socket), env),
-                       log_failure{"tcp session"});
+                       [&env, started = std::chrono::steady_clock::now()](std::exception_ptr e) {
+                           env.counters.session_ended(std::chrono::steady_clock::now() - started);
+                           log_failure{"tcp session"}(e);
+                       });
     }
 }
 

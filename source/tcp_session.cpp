@@ -15,13 +15,12 @@ namespace asio = boost::asio;
 namespace {
 
 /// The registry's view of a session, registered exactly while the session runs (even if it
-/// throws), so that it is counted and reachable by stop() and the idle sweep. It closes the
-/// socket on the session's executor.
+/// throws), so that it is counted and reachable by stop() and the idle sweep.
 template <class Socket>
-class registered_session final : public session_handle {
+class registered_session final : public socket_handle<Socket> {
 public:
     registered_session(Socket& socket, const session_env& env)
-        : socket_(socket), env_(env), added_(env.connections.add(*this)) {
+        : socket_handle<Socket>(socket), env_(env), added_(env.connections.add(*this)) {
         if (added_) {
             bump(env_.counters.connections_active);
         }
@@ -36,15 +35,7 @@ public:
     /// False when the server was already stopping: end at once.
     bool added() const { return added_; }
 
-    boost::asio::any_io_executor executor() const override { return socket_.get_executor(); }
-    bool is_open() const override { return socket_.is_open(); }
-    void close() override {
-        boost::system::error_code ignored;
-        socket_.close(ignored);
-    }
-
 private:
-    Socket& socket_;
     const session_env& env_;
     bool added_;
 };

@@ -51,7 +51,9 @@ struct server_config {
     double udp_rate = 0;                         ///< datagrams/s per source; 0 = unlimited
     double udp_burst = 0;                        ///< bucket size; 0 = same as udp_rate
     std::chrono::milliseconds stats_interval{0}; ///< counters log line period; 0 = off
-    std::optional<std::string> config_file;      ///< the file the values came from, if any
+    std::optional<endpoint> metrics;             ///< GET /metrics served here; none = off
+    bool reuse_port = false; ///< SO_REUSEPORT on every listener: processes share a port
+    std::optional<std::string> config_file; ///< the file the values came from, if any
 };
 
 /// The result of parsing: either a config to run, or text to print and exit 0 (--help,

@@ -11,6 +11,7 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/system/error_code.hpp>
 
 #include "asio_echo/stats.hpp"
 
@@ -41,6 +42,22 @@ public:
 
 protected:
     ~session_handle() = default;
+};
+
+/// The session_handle of a connection that is one socket, of any executor type.
+template <class Socket>
+class socket_handle : public session_handle {
+public:
+    explicit socket_handle(Socket& socket) : socket_(socket) {}
+    boost::asio::any_io_executor executor() const override { return socket_.get_executor(); }
+    bool is_open() const override { return socket_.is_open(); }
+    void close() override {
+        boost::system::error_code ignored;
+        socket_.close(ignored);
+    }
+
+private:
+    Socket& socket_;
 };
 
 /// Registry of running sessions and their slots. Thread safe unless noted.

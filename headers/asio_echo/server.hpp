@@ -6,6 +6,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include <boost/asio/ip/tcp.hpp>
@@ -17,6 +18,7 @@
 #include "asio_echo/config.hpp"
 #include "asio_echo/connection_set.hpp"
 #include "asio_echo/io_pool.hpp"
+#include "asio_echo/metrics_listener.hpp"
 #include "asio_echo/stats.hpp"
 #include "asio_echo/systemd/notify.hpp"
 #include "asio_echo/tcp_session.hpp"
@@ -68,6 +70,11 @@ public:
     /// The bound UDP endpoints, as tcp_endpoints(). Thread safe after start().
     const std::vector<boost::asio::ip::udp::endpoint>& udp_endpoints() const { return udp_bound_; }
 
+    /// Where GET /metrics is served (the real port), if anywhere. Thread safe after start().
+    const std::optional<boost::asio::ip::tcp::endpoint>& metrics_endpoint() const {
+        return metrics_bound_;
+    }
+
     /// The counters now. Thread safe.
     stats_snapshot counters() const { return counters_.snapshot(); }
 
@@ -88,6 +95,8 @@ private:
     std::string status_line() const;
     void bind_tcp(const boost::asio::ip::tcp::endpoint& where);
     void bind_udp(const boost::asio::ip::udp::endpoint& where);
+    void bind_metrics(const boost::asio::ip::tcp::endpoint& where);
+    bool share_ports() const;
     bool bind_pair_on_free_port(const boost::asio::ip::address& address);
     std::size_t contexts_per_listener() const;
 
@@ -97,12 +106,16 @@ private:
     udp_port_guard guard_;       ///< source ports never answered
     session_env env_;            ///< what sessions share
     udp_env udp_env_;            ///< what datagram loops share
+    connection_set scrapes_;     ///< open /metrics connections
+    metrics_env metrics_env_;    ///< what scrape connections share
     io_pool pool_;               ///< threads and io_contexts
     std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>> acceptors_; ///< all listeners
     std::vector<std::unique_ptr<boost::asio::ip::udp::socket>> udp_sockets_; ///< all UDP sockets
     std::vector<boost::asio::ip::tcp::endpoint> tcp_bound_; ///< one per configured TCP endpoint
     std::vector<boost::asio::ip::udp::endpoint> udp_bound_; ///< one per configured UDP endpoint
-    std::unique_ptr<boost::asio::signal_set> signals_;      ///< SIGINT/SIGTERM/SIGHUP, when asked
+    std::unique_ptr<boost::asio::ip::tcp::acceptor> metrics_acceptor_; ///< GET /metrics, if on
+    std::optional<boost::asio::ip::tcp::endpoint> metrics_bound_;      ///< its bound endpoint
+    std::unique_ptr<boost::asio::signal_set> signals_; ///< SIGINT/SIGTERM/SIGHUP, when asked
     systemd::notifier notifier_; ///< READY=1, STATUS=..., WATCHDOG=1, STOPPING=1
     /// Signals, drain and timers run here: one strand, so they never run concurrently.
     boost::asio::strand<boost::asio::io_context::executor_type> housekeeping_;

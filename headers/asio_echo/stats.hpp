@@ -2,11 +2,22 @@
 // Server-wide counters. Relaxed atomics: each is exact on its own, a snapshot is not a
 // consistent cut across counters (good enough for logs, STATUS= and tests after quiescence).
 
+#include <array>
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <string>
 
 namespace asio_echo {
+
+/// Upper bounds, in seconds, of the TCP session-duration histogram's buckets; one more bucket
+/// holds the sessions longer than the last bound. From a quick echo to the default idle timeout
+/// (300 s) and beyond: an order of magnitude per bucket where most sessions end.
+inline constexpr std::array<double, 8> session_duration_bounds = {0.001, 0.01, 0.1, 1,
+                                                                  10,    60,   600, 3600};
+
+/// Buckets of the session-duration histogram, the open-ended last one included.
+inline constexpr std::size_t session_duration_buckets = session_duration_bounds.size() + 1;
 
 /// A copy of the counters at one moment. Plain value.
 struct stats_snapshot {
@@ -24,6 +35,9 @@ struct stats_snapshot {
     std::uint64_t dropped_rate = 0;          ///< dropped: source over --udp-rate
     std::uint64_t dropped_oversize = 0;      ///< dropped: larger than the receive buffer
     std::uint64_t datagram_errors = 0;       ///< receive or send failures
+    /// Ended TCP sessions per duration bucket (not cumulative), as session_duration_bounds.
+    std::array<std::uint64_t, session_duration_buckets> sessions_by_duration{};
+    std::uint64_t session_microseconds = 0; ///< summed duration of the ended sessions
 
     /// "key=value" pairs on one line, for the --stats-interval log line.
     std::string to_line() const;
@@ -45,6 +59,12 @@ struct stats {
     std::atomic<std::uint64_t> dropped_rate{0};
     std::atomic<std::uint64_t> dropped_oversize{0};
     std::atomic<std::uint64_t> datagram_errors{0};
+    std::array<std::atomic<std::uint64_t>, session_duration_buckets> sessions_by_duration{};
+    std::atomic<std::uint64_t> session_microseconds{0};
+
+    /// Counts a TCP session that ended after lasting `lasted`: two relaxed additions. Thread
+    /// safe.
+    void session_ended(std::chrono::steady_clock::duration lasted) noexcept;
 
     /// Reads every counter (relaxed). Thread safe.
     stats_snapshot snapshot() const noexcept;

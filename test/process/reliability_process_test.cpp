@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 
 #include "child_process.hpp"
+#include "eventually.hpp"
 #include "net.hpp"
 #include "proc_stats.hpp"
 
@@ -45,20 +46,6 @@ struct started_server {
         port = port_of(*line);
     }
 };
-
-/// Polls f() until it returns true or the deadline passes (for /proc figures, which have no
-/// event to wait for).
-template <class F>
-bool eventually(F f, std::chrono::milliseconds deadline) {
-    auto until = std::chrono::steady_clock::now() + deadline;
-    while (!f()) {
-        if (std::chrono::steady_clock::now() >= until) {
-            return false;
-        }
-        std::this_thread::sleep_for(20ms);
-    }
-    return true;
-}
 
 } // namespace
 

@@ -80,8 +80,9 @@ BOOST_AUTO_TEST_CASE(cpack_builds_a_versioned_deb_with_depends_conffile_and_scri
     for (const char* file :
          {"./usr/bin/echo-server", "./usr/bin/echo-client",
           "./lib/systemd/system/echo-server.service", "./lib/systemd/system/echo-server.socket",
-          "./etc/echo-server/echo-server.conf", "./usr/share/man/man8/echo-server.8.gz",
-          "./usr/share/man/man1/echo-client.1.gz"}) {
+          "./lib/systemd/system/echo-server@.service",
+          "./lib/systemd/system/echo-server-metrics.socket", "./etc/echo-server/echo-server.conf",
+          "./usr/share/man/man8/echo-server.8.gz", "./usr/share/man/man1/echo-client.1.gz"}) {
         BOOST_TEST(listing.out.find(std::string(" ") + file + "\n") != std::string::npos,
                    file << " missing from:\n"
                         << listing.out);

@@ -96,6 +96,15 @@ BOOST_AUTO_TEST_CASE(install_puts_binaries_units_config_and_man_pages_in_place) 
                 "/echo-server --config " + ASIO_ECHO_CONFIG_DIR + "/echo-server.conf\n";
     BOOST_TEST(service.find(exec) != std::string::npos, "no line" << exec << "in\n" << service);
     BOOST_TEST(service.find("/usr/bin/echo-server") == std::string::npos);
+    BOOST_TEST(read_file(units + "/echo-server-metrics.socket") ==
+               read_file(source_dir + "/systemd/echo-server-metrics.socket"));
+    auto instances = read_file(units + "/echo-server@.service");
+    auto instance_exec = "\nExecStart=" + under(staged.prefix, CMAKE_INSTALL_BINDIR) +
+                         "/echo-server --config " + ASIO_ECHO_CONFIG_DIR +
+                         "/%i.conf --reuse-port\n";
+    BOOST_TEST(instances.find(instance_exec) != std::string::npos, "no line" << instance_exec
+                                                                             << "in\n"
+                                                                             << instances);
 
     BOOST_TEST(read_file(staged.destdir + ASIO_ECHO_CONFIG_DIR + "/echo-server.conf") ==
                read_file(source_dir + "/systemd/echo-server.conf"));

@@ -1,0 +1,127 @@
+#include "asio_echo/metrics.hpp"
+
+#include <charconv>
+#include <chrono>
+#include <cstdint>
+#include <initializer_list>
+#include <utility>
+
+namespace asio_echo {
+
+namespace {
+
+// Taken during static initialisation, before main: the moment the program started, near enough.
+const double started_at =
+    std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+
+/// Shortest text that reads back as the same double ("0.001", "1", "1.5e+20").
+std::string number(double value) {
+    char text[32];
+    auto [end, ec] = std::to_chars(text, text + sizeof text, value);
+    return ec == std::errc() ? std::string(text, end) : std::string("NaN");
+}
+
+/// A label value with \, " and newline escaped, as the format requires.
+std::string escaped(std::string_view value) {
+    std::string out;
+    for (char c : value) {
+        if (c == '\\' || c == '"') {
+            out += '\\';
+            out += c;
+        } else if (c == '\n') {
+            out += "\\n";
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
+/// Appends families: a HELP line, a TYPE line, then samples.
+class exposition {
+public:
+    void family(std::string_view name, std::string_view type, std::string_view help) {
+        text_.append("# HELP ").append(name).append(" ").append(help).append("\n");
+        text_.append("# TYPE ").append(name).append(" ").append(type).append("\n");
+    }
+    void sample(std::string_view name, std::string_view labels, std::string_view value) {
+        text_.append(name);
+        if (!labels.empty()) {
+            text_.append("{").append(labels).append("}");
+        }
+        text_.append(" ").append(value).append("\n");
+    }
+    void sample(std::string_view name, std::string_view labels, std::uint64_t value) {
+        sample(name, labels, std::to_string(value));
+    }
+    /// One family with a single unlabelled sample.
+    void single(std::string_view name, std::string_view type, std::string_view help,
+                std::uint64_t value) {
+        family(name, type, help);
+        sample(name, {}, value);
+    }
+    std::string take() { return std::move(text_); }
+
+private:
+    std::string text_;
+};
+
+} // namespace
+
+double process_start_time_seconds() noexcept {
+    return started_at;
+}
+
+std::string render_metrics(const stats_snapshot& s, const metrics_info& info) {
+    exposition out;
+    out.single("echo_connections_accepted_total", "counter", "TCP connections accepted.",
+               s.connections_accepted);
+    out.single("echo_connections_active", "gauge", "TCP sessions running now.",
+               s.connections_active);
+    out.single("echo_connection_limit_reached_total", "counter",
+               "Times accepting paused at --max-connections.", s.connections_limited);
+    out.single("echo_connections_timed_out_total", "counter",
+               "TCP connections closed by --idle-timeout.", s.connections_timed_out);
+
+    out.family("echo_bytes_received_total", "counter", "Payload bytes received.");
+    out.sample("echo_bytes_received_total", "protocol=\"tcp\"", s.tcp_bytes_in);
+    out.sample("echo_bytes_received_total", "protocol=\"udp\"", s.udp_bytes_in);
+    out.family("echo_bytes_sent_total", "counter", "Payload bytes echoed back.");
+    out.sample("echo_bytes_sent_total", "protocol=\"tcp\"", s.tcp_bytes_out);
+    out.sample("echo_bytes_sent_total", "protocol=\"udp\"", s.udp_bytes_out);
+
+    out.single("echo_datagrams_received_total", "counter",
+               "UDP datagrams received, dropped ones included.", s.datagrams_in);
+    out.single("echo_datagrams_sent_total", "counter", "UDP datagrams answered.", s.datagrams_out);
+    out.family("echo_datagrams_dropped_total", "counter", "UDP datagrams dropped unanswered.");
+    for (auto [reason, count] :
+         {std::pair{"reflection_guard", s.dropped_guard}, std::pair{"rate_limit", s.dropped_rate},
+          std::pair{"oversize", s.dropped_oversize}}) {
+        out.sample("echo_datagrams_dropped_total", std::string("reason=\"") + reason + "\"", count);
+    }
+    out.single("echo_datagram_errors_total", "counter", "UDP receive or send failures.",
+               s.datagram_errors);
+
+    // Buckets are cumulative in the format; _count is their total, so it always equals +Inf.
+    constexpr auto histogram = "echo_session_duration_seconds";
+    out.family(histogram, "histogram", "Duration of ended TCP sessions.");
+    std::uint64_t cumulative = 0;
+    for (std::size_t i = 0; i < session_duration_buckets; ++i) {
+        cumulative += s.sessions_by_duration[i];
+        auto bound = i < session_duration_bounds.size() ? number(session_duration_bounds[i])
+                                                        : std::string("+Inf");
+        out.sample("echo_session_duration_seconds_bucket", "le=\"" + bound + "\"", cumulative);
+    }
+    out.sample("echo_session_duration_seconds_sum", {},
+               number(static_cast<double>(s.session_microseconds) / 1e6));
+    out.sample("echo_session_duration_seconds_count", {}, cumulative);
+
+    out.family("echo_build_info", "gauge", "Always 1; the version is the label.");
+    out.sample("echo_build_info", "version=\"" + escaped(info.version) + "\"", std::uint64_t{1});
+    out.family("process_start_time_seconds", "gauge",
+               "Start time of the process since the Unix epoch in seconds.");
+    out.sample("process_start_time_seconds", {}, number(info.start_time_seconds));
+    return out.take();
+}
+
+} // namespace asio_echo

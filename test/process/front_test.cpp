@@ -1,0 +1,259 @@
+// The shipped front-end examples, exercised as shipped: HAProxy (TCP) on
+// examples/haproxy/haproxy.cfg and nginx's stream module (UDP) on
+// examples/nginx/echo-stream.conf, each in front of three echo-server instances on loopback,
+// with only the addresses (and HAProxy's check interval) replaced. Skipped with a message
+// where haproxy or nginx is missing. Processes are ended by PID; every wait has a deadline.
+#define BOOST_TEST_MODULE front
+#include <boost/test/unit_test.hpp>
+
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "child_process.hpp"
+#include "echo_swarm.hpp"
+#include "eventually.hpp"
+#include "exposition.hpp"
+#include "http_client.hpp"
+#include "net.hpp"
+#include "sd_helpers.hpp"
+
+using namespace asio_echo::test;
+using namespace asio_echo::test::sd;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string server_path = ECHO_SERVER_PATH;
+const std::string examples_dir = std::string(PROJECT_SOURCE_DIR) + "/examples";
+
+/// Three echo-server instances on 127.0.0.1, each on its own free port, with metrics.
+struct backends {
+    std::vector<std::unique_ptr<child_process>> processes;
+    std::vector<std::uint16_t> ports;
+    std::vector<std::uint16_t> metrics_ports;
+
+    backends() {
+        for (int i = 0; i < 3; ++i) {
+            processes.push_back(std::make_unique<child_process>(
+                server_path, std::vector<std::string>{"--listen", "127.0.0.1:0", "--metrics",
+                                                      "127.0.0.1:0", "--threads", "1"}));
+            auto& process = *processes.back();
+            auto metrics = process.wait_for_stderr_line("listening metrics 127.0.0.1:", 10s);
+            BOOST_REQUIRE_MESSAGE(metrics, "instance " << i << ": " << process.err());
+            metrics_ports.push_back(port_of(*metrics));
+            ports.push_back(
+                port_of(process.wait_for_stderr_line("listening tcp 127.0.0.1:", 1s).value()));
+        }
+    }
+
+    /// The example's backend addresses 127.0.0.1:9001..9003 replaced by the instances'.
+    std::string substituted(std::string config) const;
+};
+
+/// text with the single occurrence of from replaced by to (the test fails if there is not
+/// exactly one: the example changed shape).
+std::string replace_once(std::string text, const std::string& from, const std::string& to) {
+    auto at = text.find(from);
+    BOOST_REQUIRE_MESSAGE(at != std::string::npos, "the example no longer holds '" << from << "'");
+    BOOST_REQUIRE_MESSAGE(text.find(from, at + 1) == std::string::npos,
+                          "the example holds '" << from << "' more than once");
+    return text.replace(at, from.size(), to);
+}
+
+std::string backends::substituted(std::string config) const {
+    for (std::size_t i = 0; i < ports.size(); ++i) {
+        config = replace_once(config, "127.0.0.1:900" + std::to_string(i + 1),
+                              "127.0.0.1:" + std::to_string(ports[i]));
+    }
+    return config;
+}
+
+/// A loopback port free right now, for programs that cannot report what they bound. Another
+/// process may take it first; the callers then retry with another.
+std::uint16_t free_port(int type) {
+    int fd = ::socket(AF_INET, type | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof address;
+    ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+    ::close(fd);
+    return ntohs(address.sin_port);
+}
+
+/// One TCP echo through port, or false.
+bool echoes_tcp(std::uint16_t port) {
+    try {
+        auto client = plain_socket::tcp("127.0.0.1", port);
+        client.set_timeout(2s);
+        client.send_all("ready?");
+        return client.receive_exactly(6) == "ready?";
+    } catch (const std::runtime_error&) {
+        return false;
+    }
+}
+
+/// One UDP echo through port, or false.
+bool echoes_udp(std::uint16_t port) {
+    auto client = plain_socket::udp("127.0.0.1", port);
+    client.set_timeout(200ms);
+    try {
+        client.send_all("ready?");
+        return client.receive_some().value_or("") == "ready?";
+    } catch (const std::runtime_error&) {
+        return false; // ICMP port unreachable while nginx is not yet bound
+    }
+}
+
+/// Starts a front-end on a free port with config(port) until it echoes (attempts bounded,
+/// in case another process takes the port first). Returns nothing when it never did.
+template <class MakeArgs, class Ready>
+std::unique_ptr<child_process> start_front(const std::string& program, MakeArgs args_for,
+                                           Ready ready, int socket_type, std::uint16_t& port) {
+    for (int attempt = 0; attempt < 3; ++attempt) {
+        port = free_port(socket_type);
+        auto front = std::make_unique<child_process>(program, args_for(port));
+        if (eventually([&] { return ready(port) || front->wait_exit(0ms).has_value(); }, 10s) &&
+            !front->wait_exit(0ms).has_value()) {
+            return front;
+        }
+        BOOST_TEST_MESSAGE(program << " did not serve on port " << port << ": " << front->err());
+        front->send_signal(SIGTERM);
+        front->wait_exit(5s);
+    }
+    return nullptr;
+}
+
+void stop(child_process& process, const std::string& what) {
+    process.send_signal(SIGTERM);
+    auto code = process.wait_exit(10s);
+    BOOST_TEST(code.has_value(), what << " still running 10 s after SIGTERM");
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(haproxy_serves_300_clients_and_its_echo_check_drops_a_killed_instance) {
+    auto haproxy = find_program("haproxy");
+    if (!haproxy) {
+        BOOST_TEST_MESSAGE("skipped: haproxy is not installed (Debian: apt install haproxy)");
+        return;
+    }
+    backends instances;
+    temp_dir dir;
+    auto example = instances.substituted(read_file(examples_dir + "/haproxy/haproxy.cfg"));
+    // Checks every 200 ms, so the test sees the instance go DOWN quickly.
+    example = replace_once(example, "default-server inter 2s fall 2 rise 2",
+                           "default-server inter 200ms fall 2 rise 1");
+    auto config = dir.path() + "/haproxy.cfg";
+    std::uint16_t port = 0;
+    auto front = start_front(
+        *haproxy,
+        [&](std::uint16_t p) {
+            write_file(config, replace_once(example, "bind 127.0.0.1:7007",
+                                            "bind 127.0.0.1:" + std::to_string(p)));
+            return std::vector<std::string>{"-db", "-f", config};
+        },
+        echoes_tcp, SOCK_STREAM, port);
+    BOOST_REQUIRE_MESSAGE(front, "haproxy never served");
+
+    // 300 clients, 20 rounds each; one instance is killed halfway.
+    const std::size_t clients = 300, rounds = 20;
+    echo_swarm swarm(port, clients, rounds, 300, 10ms);
+    BOOST_REQUIRE(eventually([&] { return swarm.rounds_done() >= clients * rounds / 2; }, 60s));
+    instances.processes[1]->send_signal(SIGKILL); // by PID: a child this test started
+    BOOST_REQUIRE(instances.processes[1]->wait_exit(10s).has_value());
+    auto during = swarm.wait(120s);
+    BOOST_TEST_MESSAGE("through haproxy: " << during.completed << " clients completed, "
+                                           << during.failed << " cut by the kill");
+    BOOST_TEST(during.mismatched == 0u, "seed 300");
+    BOOST_TEST(during.unfinished == 0u);
+    BOOST_TEST(during.completed + during.failed == clients);
+    BOOST_TEST(during.completed >= clients / 2, "more clients lost than one instance held");
+
+    // The echo check notices, and every client from now on is served by the other two.
+    auto down = front->wait_for_stderr_line("echo2 is DOWN", 10s);
+    BOOST_TEST(down.has_value(), "no DOWN line: " << front->err());
+    echo_swarm after(port, clients, 5, 301);
+    auto result = after.wait(120s);
+    BOOST_TEST(result.completed == clients, "seed 301");
+    BOOST_TEST(result.failed == 0u);
+    BOOST_TEST(result.mismatched == 0u);
+    stop(*front, "haproxy");
+}
+
+BOOST_AUTO_TEST_CASE(nginx_stream_relays_udp_datagrams_byte_exact) {
+    auto nginx = find_program("nginx");
+    if (!nginx) {
+        nginx = find_program("/usr/sbin/nginx");
+    }
+    if (!nginx) {
+        BOOST_TEST_MESSAGE("skipped: nginx is not installed (Debian: apt install nginx "
+                           "libnginx-mod-stream)");
+        return;
+    }
+    auto example = read_file(examples_dir + "/nginx/echo-stream.conf");
+    const std::string module_line = "load_module /usr/lib/nginx/modules/ngx_stream_module.so;\n";
+    if (!std::filesystem::exists("/usr/lib/nginx/modules/ngx_stream_module.so")) {
+        auto built = run_program(*nginx, {"-V"});
+        if (built.err.find("--with-stream ") == std::string::npos) {
+            BOOST_TEST_MESSAGE("skipped: nginx has no stream module (Debian: apt install "
+                               "libnginx-mod-stream)");
+            return;
+        }
+        example = replace_once(example, module_line, ""); // built in
+    }
+    backends instances;
+    temp_dir dir;
+    example = instances.substituted(example);
+    auto config = dir.path() + "/echo-stream.conf";
+    std::uint16_t port = 0;
+    auto front = start_front(
+        *nginx,
+        [&](std::uint16_t p) {
+            write_file(config, replace_once(example, "listen 127.0.0.1:7007 udp;",
+                                            "listen 127.0.0.1:" + std::to_string(p) + " udp;"));
+            // One process in the foreground, so that its PID is all there is to end.
+            return std::vector<std::string>{
+                "-p", dir.path(), "-c", config,
+                "-e", "stderr",   "-g", "daemon off; master_process off;"};
+        },
+        echoes_udp, SOCK_DGRAM, port);
+    BOOST_REQUIRE_MESSAGE(front, "nginx never served");
+
+    // Datagrams of many sizes from several sockets (several source ports); every answer
+    // must be the very datagram sent.
+    std::size_t sent = 0;
+    for (int socket_number = 0; socket_number < 6; ++socket_number) {
+        auto client = plain_socket::udp("127.0.0.1", port);
+        client.set_timeout(5s);
+        for (std::size_t size : {std::size_t{1}, std::size_t{64}, std::size_t{256},
+                                 std::size_t{1400}, std::size_t{9000}, std::size_t{65507}}) {
+            auto data = size == 256 ? all_byte_values()
+                                    : random_bytes(size, size * 10 + std::size_t(socket_number));
+            client.send_all(data);
+            auto answer = client.receive_some();
+            BOOST_REQUIRE_MESSAGE(answer, "no answer to a datagram of " << size << " bytes");
+            BOOST_TEST((*answer == data),
+                       "datagram of " << size << " bytes, socket " << socket_number);
+            ++sent;
+        }
+    }
+    // nginx spread them: every instance answered some.
+    for (std::size_t i = 0; i < instances.metrics_ports.size(); ++i) {
+        auto scrape = http_get(instances.metrics_ports[i]);
+        auto answered = sample_value(scrape.body, "echo_datagrams_sent_total").value_or(0);
+        BOOST_TEST_MESSAGE("instance " << i << " answered " << answered << " datagrams");
+        BOOST_TEST(answered > 0, "instance " << i << " got no datagram");
+    }
+    stop(*front, "nginx");
+}

@@ -1,0 +1,198 @@
+// Observability and scale-out in the systemd deployment: echo-server@.service is the service
+// with its own config per instance and --reuse-port (its command line really runs two
+// instances on one port), echo-server-metrics.socket passes a socket named "metrics" that the
+// socket-activated server serves GET /metrics on, and systemd-analyze verifies both units.
+#define BOOST_TEST_MODULE scale_out_units
+#include <boost/test/unit_test.hpp>
+
+#include <chrono>
+#include <csignal>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "child_process.hpp"
+#include "exposition.hpp"
+#include "http_client.hpp"
+#include "net.hpp"
+#include "sd_helpers.hpp"
+
+using namespace asio_echo::test;
+using namespace asio_echo::test::sd;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string server_path = ECHO_SERVER_PATH;
+const std::string source_dir = PROJECT_SOURCE_DIR;
+const std::string service_path = source_dir + "/systemd/echo-server.service";
+const std::string template_path = source_dir + "/systemd/echo-server@.service";
+const std::string metrics_socket_path = source_dir + "/systemd/echo-server-metrics.socket";
+
+/// The directive and section lines of a unit, in order: no comments, no blank lines.
+std::vector<std::string> directives(const std::string& text) {
+    std::vector<std::string> result;
+    std::istringstream in(text);
+    std::string line;
+    while (std::getline(in, line)) {
+        if (!line.empty() && line[0] != '#' && line[0] != ';') {
+            result.push_back(line);
+        }
+    }
+    return result;
+}
+
+/// The value of the first "key=" line, or "<unset>".
+std::string directive(const std::string& text, const std::string& key) {
+    for (const auto& line : directives(text)) {
+        if (line.rfind(key + "=", 0) == 0) {
+            return line.substr(key.size() + 1);
+        }
+    }
+    return "<unset>";
+}
+
+/// Splits a command line at spaces (the units' ExecStart= lines quote nothing).
+std::vector<std::string> words(const std::string& text) {
+    std::vector<std::string> result;
+    std::istringstream in(text);
+    for (std::string word; in >> word;) {
+        result.push_back(word);
+    }
+    return result;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(template_is_the_hardened_service_with_a_config_per_instance_and_reuse_port) {
+    auto service = directives(read_file(service_path));
+    auto instances = directives(read_file(template_path));
+    BOOST_REQUIRE_EQUAL(instances.size(), service.size());
+    for (std::size_t i = 0; i < service.size(); ++i) {
+        if (service[i].starts_with("Description=") || service[i].starts_with("ExecStart=")) {
+            continue;
+        }
+        BOOST_TEST(instances[i] == service[i], "differs from echo-server.service");
+    }
+    auto text = read_file(template_path);
+    BOOST_TEST(directive(text, "ExecStart") ==
+               "/usr/bin/echo-server --config /etc/echo-server/%i.conf --reuse-port");
+    BOOST_TEST(directive(text, "Description").find("%i") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(metrics_socket_passes_a_socket_named_metrics_to_the_echo_service) {
+    auto text = read_file(metrics_socket_path);
+    BOOST_TEST(directive(text, "ListenStream") == "127.0.0.1:9100");
+    BOOST_TEST(directive(text, "FileDescriptorName") == "metrics");
+    BOOST_TEST(directive(text, "Service") == "echo-server.service");
+    BOOST_TEST(directive(text, "Accept") == "<unset>");
+    BOOST_TEST(directive(text, "WantedBy") == "sockets.target");
+}
+
+BOOST_AUTO_TEST_CASE(systemd_analyze_verifies_the_template_and_the_metrics_socket) {
+    if (!find_program("systemd-analyze")) {
+        BOOST_TEST_MESSAGE("skipped: systemd-analyze is not installed");
+        return;
+    }
+    temp_dir dir;
+    // verify checks that ExecStart names an executable: the built binary stands in.
+    for (const auto* name : {"echo-server@.service", "echo-server.service"}) {
+        auto unit = read_file(source_dir + "/systemd/" + name);
+        for (auto at = unit.find("/usr/bin/echo-server"); at != std::string::npos;
+             at = unit.find("/usr/bin/echo-server", at)) {
+            unit.replace(at, std::string("/usr/bin/echo-server").size(), server_path);
+        }
+        write_file(dir.path() + "/" + name, unit);
+    }
+    for (const auto* name : {"echo-server.socket", "echo-server-metrics.socket"}) {
+        write_file(dir.path() + "/" + name, read_file(source_dir + "/systemd/" + name));
+    }
+    child_process verify("/bin/sh", {"-c",
+                                     "cd \"$0\" && exec systemd-analyze verify --man=no "
+                                     "./echo-server@.service ./echo-server-metrics.socket",
+                                     dir.path()});
+    auto code = verify.wait_exit(60s);
+    BOOST_REQUIRE_MESSAGE(code, "systemd-analyze verify did not finish within 60 s");
+    BOOST_TEST(*code == 0, "stdout: " << verify.out() << "\nstderr: " << verify.err());
+    BOOST_TEST(verify.err() == "");
+}
+
+BOOST_AUTO_TEST_CASE(the_templates_command_line_runs_two_instances_on_one_port) {
+    // ExecStart with the built binary, the instance name and a temporary config folder.
+    temp_dir dir;
+    auto command = [&](const std::string& instance) {
+        auto args = words(directive(read_file(template_path), "ExecStart"));
+        for (auto& arg : args) {
+            if (arg == "/etc/echo-server/%i.conf") {
+                arg = dir.path() + "/" + instance + ".conf";
+            }
+        }
+        args.erase(args.begin()); // the binary
+        return args;
+    };
+    write_file(dir.path() + "/a.conf", "listen = 127.0.0.1:0\nmetrics = 127.0.0.1:0\n"
+                                       "threads = 1\nmode = echo\n");
+    child_process a(server_path, command("a"));
+    auto line = a.wait_for_stderr_line("listening tcp 127.0.0.1:", 10s);
+    BOOST_REQUIRE_MESSAGE(line, a.err());
+    auto port = port_of(*line);
+    write_file(dir.path() + "/b.conf", "listen = 127.0.0.1:" + std::to_string(port) +
+                                           "\nmetrics = 127.0.0.1:0\nthreads = 1\nmode = upper\n");
+    child_process b(server_path, command("b"));
+    BOOST_REQUIRE_MESSAGE(b.wait_for_stderr_line("listening metrics", 10s), b.err());
+    std::set<std::string> answers;
+    for (int i = 0; i < 200 && answers.size() < 2; ++i) {
+        auto client = plain_socket::tcp("127.0.0.1", port);
+        client.send_all("hi");
+        answers.insert(client.receive_exactly(2));
+    }
+    BOOST_TEST((answers == std::set<std::string>{"HI", "hi"}));
+    for (auto* instance : {&a, &b}) {
+        instance->send_signal(SIGTERM);
+        BOOST_TEST(instance->wait_exit(10s).value_or(-1) == 0, instance->err());
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_passed_socket_named_metrics_serves_metrics_beside_the_echo_sockets) {
+    bound_socket tcp(true, "127.0.0.1");
+    bound_socket udp(false, "127.0.0.1");
+    bound_socket metrics(true, "127.0.0.1");
+    // As systemd passes echo-server.socket's and echo-server-metrics.socket's descriptors.
+    activated_child server(server_path, {"--threads", "2", "--metrics", "127.0.0.1:1"},
+                           {tcp.fd, udp.fd, metrics.fd},
+                           {"LISTEN_FDS=3", "LISTEN_FDNAMES=echo:echo:metrics"});
+    auto line = server.wait_for_stderr_line("listening metrics ", 10s);
+    BOOST_REQUIRE_MESSAGE(line, server.err());
+    // The passed socket, not the configured endpoint.
+    BOOST_TEST(*line == "notice: listening metrics 127.0.0.1:" + std::to_string(metrics.port));
+    BOOST_TEST(server.wait_for_stderr_lines("listening tcp ", 1, 1s).size() == 1u);
+
+    auto echo = plain_socket::tcp("127.0.0.1", tcp.port);
+    echo.send_all("counted");
+    BOOST_TEST(echo.receive_exactly(7) == "counted");
+    auto reply = http_get(metrics.port);
+    BOOST_TEST(reply.status == 200u);
+    BOOST_TEST(exposition_problems(reply.body).empty());
+    BOOST_TEST(
+        sample_value(reply.body, "echo_bytes_received_total{protocol=\"tcp\"}").value_or(-1) ==
+        7.0);
+    // A metrics socket is no echo socket.
+    auto not_echo = plain_socket::tcp("127.0.0.1", metrics.port);
+    BOOST_TEST(http_exchange(not_echo, get_request("/")).status == 404u);
+
+    server.send_signal(SIGTERM);
+    BOOST_TEST(server.wait_exit(10s).value_or(-1) == 0, server.err());
+}
+
+BOOST_AUTO_TEST_CASE(socket_activated_without_a_metrics_socket_says_metrics_is_ignored) {
+    bound_socket tcp(true, "127.0.0.1");
+    activated_child server(server_path, {"--threads", "1", "--metrics", "127.0.0.1:0"}, {tcp.fd},
+                           {"LISTEN_FDS=1", "LISTEN_FDNAMES=echo"});
+    auto line = server.wait_for_stderr_line("--metrics ignored", 10s);
+    BOOST_TEST(line.has_value(), server.err());
+    BOOST_REQUIRE(server.wait_for_stderr_line("listening tcp", 10s));
+    BOOST_TEST(server.err().find("listening metrics") == std::string::npos, server.err());
+    server.send_signal(SIGTERM);
+    BOOST_TEST(server.wait_exit(10s).value_or(-1) == 0, server.err());
+}
