@@ -15,6 +15,32 @@ extern char** environ;
 
 namespace asio_echo::test {
 
+c_string_array::c_string_array(std::vector<std::string> strings) : strings_(std::move(strings)) {
+    for (auto& s : strings_) {
+        pointers_.push_back(s.data());
+    }
+    pointers_.push_back(nullptr);
+}
+
+c_string_array argv_of(const std::string& program, const std::vector<std::string>& args) {
+    std::vector<std::string> text = args;
+    text.insert(text.begin(), program);
+    return c_string_array(std::move(text));
+}
+
+c_string_array environment_with(const std::vector<std::string>& extra,
+                                bool (*keep)(const std::string& entry)) {
+    std::vector<std::string> text;
+    for (char** e = environ; *e; ++e) {
+        std::string entry = *e;
+        if (!keep || keep(entry)) {
+            text.push_back(std::move(entry));
+        }
+    }
+    text.insert(text.end(), extra.begin(), extra.end());
+    return c_string_array(std::move(text));
+}
+
 namespace {
 
 void check(int result, const char* what) {
@@ -44,24 +70,8 @@ child_process::child_process(const std::string& program, const std::vector<std::
     posix_spawn_file_actions_adddup2(&actions, out_pipe[1], 1);
     posix_spawn_file_actions_adddup2(&actions, err_pipe[1], 2);
 
-    std::vector<std::string> argv_text = args;
-    argv_text.insert(argv_text.begin(), program);
-    std::vector<char*> argv;
-    for (auto& a : argv_text) {
-        argv.push_back(a.data());
-    }
-    argv.push_back(nullptr);
-    std::vector<std::string> env_text;
-    for (char** e = environ; *e; ++e) {
-        env_text.emplace_back(*e);
-    }
-    env_text.insert(env_text.end(), extra_env.begin(), extra_env.end());
-    std::vector<char*> envp;
-    for (auto& e : env_text) {
-        envp.push_back(e.data());
-    }
-    envp.push_back(nullptr);
-
+    auto argv = argv_of(program, args);
+    auto envp = environment_with(extra_env);
     int result = ::posix_spawn(&pid_, program.c_str(), &actions, nullptr, argv.data(), envp.data());
     posix_spawn_file_actions_destroy(&actions);
     ::close(out_pipe[1]);

@@ -12,6 +12,27 @@
 
 namespace asio_echo::test {
 
+/// Strings kept alive with a null-terminated char* array over them, as exec and spawn take.
+class c_string_array {
+public:
+    explicit c_string_array(std::vector<std::string> strings);
+    c_string_array(const c_string_array&) = delete;
+    c_string_array& operator=(const c_string_array&) = delete;
+    char** data() { return pointers_.data(); }
+    std::size_t size() const { return strings_.size(); }
+
+private:
+    std::vector<std::string> strings_;
+    std::vector<char*> pointers_;
+};
+
+/// argv for program: itself, then args.
+c_string_array argv_of(const std::string& program, const std::vector<std::string>& args);
+
+/// This process's environment without the entries `keep` rejects, then extra.
+c_string_array environment_with(const std::vector<std::string>& extra,
+                                bool (*keep)(const std::string& entry) = nullptr);
+
 /// One child process. Not thread safe.
 class child_process {
 public:

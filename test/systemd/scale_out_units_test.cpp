@@ -96,17 +96,9 @@ BOOST_AUTO_TEST_CASE(systemd_analyze_verifies_the_template_and_the_metrics_socke
         return;
     }
     temp_dir dir;
-    // verify checks that ExecStart names an executable: the built binary stands in.
-    for (const auto* name : {"echo-server@.service", "echo-server.service"}) {
-        auto unit = read_file(source_dir + "/systemd/" + name);
-        for (auto at = unit.find("/usr/bin/echo-server"); at != std::string::npos;
-             at = unit.find("/usr/bin/echo-server", at)) {
-            unit.replace(at, std::string("/usr/bin/echo-server").size(), server_path);
-        }
-        write_file(dir.path() + "/" + name, unit);
-    }
-    for (const auto* name : {"echo-server.socket", "echo-server-metrics.socket"}) {
-        write_file(dir.path() + "/" + name, read_file(source_dir + "/systemd/" + name));
+    for (const auto* name : {"echo-server@.service", "echo-server.service", "echo-server.socket",
+                             "echo-server-metrics.socket"}) {
+        stage_unit(source_dir, name, server_path, dir);
     }
     child_process verify("/bin/sh", {"-c",
                                      "cd \"$0\" && exec systemd-analyze verify --man=no "

@@ -74,6 +74,17 @@ std::string read_file(const std::string& path) {
     return text.str();
 }
 
+void stage_unit(const std::string& source_dir, const std::string& name, const std::string& server,
+                const temp_dir& dir) {
+    const std::string installed = "/usr/bin/echo-server";
+    auto unit = read_file(source_dir + "/systemd/" + name);
+    for (auto at = unit.find(installed); at != std::string::npos;
+         at = unit.find(installed, at + server.size())) {
+        unit.replace(at, installed.size(), server);
+    }
+    write_file(dir.path() + "/" + name, unit);
+}
+
 //----------------------------------------------------------------------------------------------
 
 notify_listener::notify_listener(std::string address) : address_(std::move(address)) {
@@ -201,32 +212,17 @@ child_process::started activated_child::start(const std::string& program,
                                               const std::vector<std::string>& extra_env,
                                               bool set_listen_pid) {
     // Everything the child needs is prepared here: after fork only async-signal-safe calls.
-    std::vector<std::string> argv_text = args;
-    argv_text.insert(argv_text.begin(), program);
-    std::vector<char*> argv;
-    for (auto& a : argv_text) {
-        argv.push_back(a.data());
-    }
-    argv.push_back(nullptr);
-
-    std::vector<std::string> env_text;
-    for (char** e = environ; *e; ++e) {
-        std::string entry = *e;
-        if (!starts_with(entry, "LISTEN_") && !starts_with(entry, "NOTIFY_SOCKET=") &&
-            !starts_with(entry, "WATCHDOG_")) {
-            env_text.push_back(entry);
-        }
-    }
-    env_text.insert(env_text.end(), extra_env.begin(), extra_env.end());
-    std::size_t pid_entry = env_text.size();
+    auto argv = argv_of(program, args);
+    std::vector<std::string> added = extra_env;
     if (set_listen_pid) {
-        env_text.push_back("LISTEN_PID=" + std::string(24, '\0'));
+        // Room for the child's own pid, written after fork.
+        added.push_back("LISTEN_PID=" + std::string(24, '\0'));
     }
-    std::vector<char*> envp;
-    for (auto& e : env_text) {
-        envp.push_back(e.data());
-    }
-    envp.push_back(nullptr);
+    auto envp = environment_with(added, [](const std::string& entry) {
+        return !starts_with(entry, "LISTEN_") && !starts_with(entry, "NOTIFY_SOCKET=") &&
+               !starts_with(entry, "WATCHDOG_");
+    });
+    std::size_t pid_entry = envp.size() - 1; // the last entry, when set_listen_pid
 
     int out_pipe[2];
     int err_pipe[2];
@@ -270,13 +266,13 @@ child_process::started activated_child::start(const std::string& program,
             for (auto pid = static_cast<unsigned long>(::getpid()); n == 0 || pid > 0; pid /= 10) {
                 digits[n++] = static_cast<char>('0' + pid % 10);
             }
-            char* out = envp[pid_entry] + std::strlen("LISTEN_PID=");
+            char* out = envp.data()[pid_entry] + std::strlen("LISTEN_PID=");
             while (n > 0) {
                 *out++ = digits[--n];
             }
             *out = '\0';
         }
-        ::execve(argv[0], argv.data(), envp.data());
+        ::execve(argv.data()[0], argv.data(), envp.data());
         ::_exit(127);
     }
     ::close(out_pipe[1]);

@@ -39,6 +39,11 @@ void write_file(const std::string& path, const std::string& text);
 /// The whole file; throws when it cannot be read.
 std::string read_file(const std::string& path);
 
+/// Copies the unit systemd/<name> of source_dir into dir, with every /usr/bin/echo-server
+/// replaced by server (systemd-analyze verify checks that ExecStart names an executable).
+void stage_unit(const std::string& source_dir, const std::string& name, const std::string& server,
+                const temp_dir& dir);
+
 /// An AF_UNIX datagram socket bound where $NOTIFY_SOCKET will point: a path, or "@name" for
 /// the abstract namespace. Keeps every datagram received, in order. Not thread safe.
 class notify_listener {

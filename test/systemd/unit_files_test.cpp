@@ -86,17 +86,18 @@ std::string value(const unit& u, const std::string& key) {
 /// A copy of the service whose ExecStart names the built binary (verify checks that it is
 /// executable), plus the socket, in dir; extra lines are appended to [Service].
 void stage_units(const temp_dir& dir, const std::string& extra_service_lines = "") {
-    auto service = read_file(service_path);
-    auto at = service.find("/usr/bin/echo-server");
-    BOOST_REQUIRE(at != std::string::npos);
-    service.replace(at, std::string("/usr/bin/echo-server").size(), server_path);
+    BOOST_REQUIRE(read_file(service_path).find("ExecStart=/usr/bin/echo-server") !=
+                  std::string::npos);
+    stage_unit(source_dir, "echo-server.service", server_path, dir);
+    stage_unit(source_dir, "echo-server.socket", server_path, dir);
     if (!extra_service_lines.empty()) {
+        auto path = dir.path() + "/echo-server.service";
+        auto service = read_file(path);
         auto install = service.find("\n[Install]");
         BOOST_REQUIRE(install != std::string::npos);
         service.insert(install, "\n" + extra_service_lines);
+        write_file(path, service);
     }
-    write_file(dir.path() + "/echo-server.service", service);
-    write_file(dir.path() + "/echo-server.socket", read_file(socket_path));
 }
 
 /// The overall exposure `systemd-analyze security --offline=yes` gives the staged service.
