@@ -22,17 +22,19 @@ datagram_batch::datagram_batch(std::size_t capacity, std::size_t slot_size)
       reply_msgs_(capacity) {
     for (std::size_t i = 0; i < capacity; ++i) {
         slots_[i] = {storage_.get() + i * slot_size, slot_size};
+        msgs_[i] = {};
+        msgs_[i].msg_hdr.msg_name = peers_[i].data();
+        msgs_[i].msg_hdr.msg_iov = &slots_[i];
+        msgs_[i].msg_hdr.msg_iovlen = 1;
     }
 }
 
 std::size_t datagram_batch::receive(boost::asio::ip::udp::socket& socket,
                                     boost::system::error_code& ec) {
+    // The kernel overwrites each header's address length (and msg_len, msg_flags): give every
+    // slot its whole room for an address again.
     for (std::size_t i = 0; i < msgs_.size(); ++i) {
-        msgs_[i] = {};
-        msgs_[i].msg_hdr.msg_name = peers_[i].data();
         msgs_[i].msg_hdr.msg_namelen = static_cast<socklen_t>(peers_[i].capacity());
-        msgs_[i].msg_hdr.msg_iov = &slots_[i];
-        msgs_[i].msg_hdr.msg_iovlen = 1;
     }
     int n;
     do {
