@@ -11,6 +11,7 @@
 #include <boost/program_options.hpp>
 
 #include "asio_echo/errors.hpp"
+#include "asio_echo/option_error.hpp"
 
 #ifndef ASIO_ECHO_VERSION
 #define ASIO_ECHO_VERSION "0.0.0"
@@ -216,7 +217,7 @@ parse_result parse_server_config(int argc, const char* const argv[]) {
             try {
                 po::store(po::parse_config_file(in, options), from_file);
             } catch (const po::error& e) {
-                throw usage_error("config file '" + *file + "': " + e.what());
+                throw usage_error("config file '" + *file + "': " + describe(e));
             }
             bool cli_has_endpoints = cli.count("listen") || cli.count("tcp") || cli.count("udp");
             for (const auto& [key, value] : from_file) {
@@ -275,7 +276,7 @@ parse_result parse_server_config(int argc, const char* const argv[]) {
         config.reuse_port = vm["reuse-port"].as<bool>();
         return {config, {}};
     } catch (const po::error& e) {
-        throw usage_error(e.what());
+        throw usage_error(describe(e));
     }
 }
 

@@ -8,6 +8,7 @@
 #include <boost/program_options.hpp>
 
 #include "asio_echo/errors.hpp"
+#include "asio_echo/option_error.hpp"
 
 #ifndef ASIO_ECHO_VERSION
 #define ASIO_ECHO_VERSION "0.0.0"
@@ -180,7 +181,7 @@ parse_result parse_options(int argc, const char* const argv[]) {
         po::store(po::command_line_parser(args).options(all).positional(positional).run(), vm);
         po::notify(vm);
     } catch (const po::error& e) {
-        throw usage_error(std::string(e.what()) + " (see --help)");
+        throw usage_error(describe(e) + " (see --help)");
     }
 
     parse_result result;

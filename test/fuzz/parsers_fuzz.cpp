@@ -1,6 +1,6 @@
 // libFuzzer target over everything that reads untrusted text or bytes: endpoints, port lists,
-// modes, log levels, command lines, config files, and the transforms. Any crash, sanitizer
-// report or exception other than usage_error is a finding.
+// modes, log levels, both programs' command lines, config files, and the transforms. Any crash,
+// sanitizer report or exception other than usage_error is a finding.
 //
 //   cmake --preset fuzz && cmake --build --preset fuzz
 //   build/fuzz/test/fuzz/parsers_fuzz -max_total_time=60
@@ -15,6 +15,7 @@
 
 #include <unistd.h>
 
+#include "asio_echo/client/options.hpp"
 #include "asio_echo/config.hpp"
 #include "asio_echo/endpoint.hpp"
 #include "asio_echo/errors.hpp"
@@ -41,13 +42,14 @@ std::vector<std::string> words_of(std::string_view text) {
     return words;
 }
 
-void parse_command_line(const std::vector<std::string>& words) {
+template <typename Parse>
+void parse_command_line(const std::vector<std::string>& words, Parse parse) {
     std::vector<const char*> argv;
     for (const auto& w : words) {
         argv.push_back(w.c_str());
     }
     try {
-        parse_server_config(static_cast<int>(argv.size()), argv.data());
+        parse(static_cast<int>(argv.size()), argv.data());
     } catch (const usage_error&) {
     }
 }
@@ -74,7 +76,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         return 0;
     }
     set_log_level(log_level::error);
-    auto selector = data[0] % 6;
+    auto selector = data[0] % 7;
     std::string_view text(reinterpret_cast<const char*>(data + 1), size - 1);
     try {
         switch (selector) {
@@ -94,16 +96,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             parse_log_level(text);
             break;
         case 3:
-            parse_command_line(words_of(text));
+            parse_command_line(words_of(text), parse_server_config);
             break;
         case 4: {
             static const std::string path = "/tmp/asio-echo-fuzz-" + std::to_string(::getpid());
             std::ofstream(path, std::ios::binary | std::ios::trunc) << text;
-            parse_command_line({"echo-server", "--config", path});
+            parse_command_line({"echo-server", "--config", path}, parse_server_config);
             break;
         }
-        default:
+        case 5:
             check_transform(text);
+            break;
+        default:
+            parse_command_line(words_of(text), client::parse_options);
             break;
         }
     } catch (const usage_error&) {

@@ -111,6 +111,7 @@ std::ostream& operator<<(std::ostream& out, const bad_invocation& b) {
 
 const bad_invocation bad_invocations[] = {
     {{"--frobnicate"}, "echo-server: unrecognised option '--frobnicate'\n"},
+    {{"--%canonical_option%"}, "echo-server: unrecognised option '--%canonical_option%'\n"},
     {{"--listen", "localhost"}, "echo-server: invalid endpoint 'localhost': missing ':PORT'\n"},
     {{"--listen", "127.0.0.1:65536"},
      "echo-server: invalid endpoint '127.0.0.1:65536': port 65536 is out of range 0-65535\n"},

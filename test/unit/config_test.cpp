@@ -141,6 +141,9 @@ BOOST_AUTO_TEST_CASE(bad_config_file_content_names_the_file) {
     config_file bad_endpoint("listen = 127.0.0.1:99999\n");
     BOOST_TEST(usage_message({"--config", bad_endpoint.path}) ==
                "invalid endpoint '127.0.0.1:99999': port 99999 is out of range 0-65535");
+    config_file placeholder("%option% = 1\n");
+    BOOST_TEST(usage_message({"--config", placeholder.path}) ==
+               "config file '" + placeholder.path + "': unrecognised option '%option%'");
     config_file nested("config = other.conf\n");
     BOOST_TEST(usage_message({"--config", nested.path}) ==
                "config file '" + nested.path +
@@ -179,6 +182,10 @@ const bad_args bad_arg_cases[] = {
      "unknown io model 'magic' (expected per-thread, shared or reuse-port)"},
     {{"--mode"}, "the required argument for option '--mode' is missing"},
     {{"stray"}, "unexpected argument 'stray'"},
+    // Words holding Program_options' own placeholders (its what() loops forever on these).
+    {{"--%canonical_option%"}, "unrecognised option '--%canonical_option%'"},
+    {{"--x%original_token%%value%"}, "unrecognised option '--x%original_token%%value%'"},
+    {{"-%prefix%"}, "unrecognised option '-%prefix%'"},
 };
 
 } // namespace
