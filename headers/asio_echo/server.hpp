@@ -40,7 +40,8 @@ public:
 
     /// Makes SIGINT and SIGTERM call stop(), and SIGHUP re-read the log level from the config
     /// file. Throws std::system_error when the signals cannot be set up. Call before start().
-    /// Not thread safe.
+    /// start() then blocks these signals in its calling thread and wait() unblocks them: the
+    /// pool threads take them. Not thread safe.
     void handle_signals();
 
     /// Binds every endpoint (or adopts the sockets systemd passed, ignoring the configured
