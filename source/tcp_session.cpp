@@ -97,8 +97,7 @@ boost::system::error_code echo_available(Socket& socket, const session_env& env,
 template <class Executor>
 asio::awaitable<boost::system::error_code, Executor>
 write_rest(tcp_socket_on<Executor>& socket, std::vector<char>& rest, stats& counters) {
-    auto [ec, written] =
-        co_await asio::async_write(socket, asio::buffer(rest), nothrow_on<Executor>);
+    auto [ec, written] = co_await asio::async_write(socket, asio::buffer(rest), nothrow_in_place);
     bump(counters.tcp_bytes_out, written);
     rest.clear();
     rest.shrink_to_fit();
@@ -120,8 +119,7 @@ asio::awaitable<void, Executor> run_tcp_session(tcp_socket_on<Executor> socket,
     while (!ec) {
         // Wait for data without holding a buffer (reactor style), then echo what is there.
         handle.reading.store(true, std::memory_order_relaxed);
-        std::tie(ec) =
-            co_await socket.async_wait(asio::socket_base::wait_read, nothrow_on<Executor>);
+        std::tie(ec) = co_await socket.async_wait(asio::socket_base::wait_read, nothrow_in_place);
         handle.reading.store(false, std::memory_order_relaxed);
         if (!ec) {
             ec = echo_available(socket, env, handle, rest);

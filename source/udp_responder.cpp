@@ -73,7 +73,7 @@ asio::awaitable<void> run_udp_responder(asio::ip::udp::socket& socket, const udp
     }
     drop_reporter reporter;
     for (;;) {
-        auto [wait_ec] = co_await socket.async_wait(asio::socket_base::wait_read, nothrow);
+        auto [wait_ec] = co_await socket.async_wait(asio::socket_base::wait_read, nothrow_in_place);
         if (wait_ec == asio::error::operation_aborted || !socket.is_open()) {
             co_return; // stop() closed the socket
         }
@@ -117,7 +117,7 @@ asio::awaitable<void> run_udp_responder(asio::ip::udp::socket& socket, const udp
                 }
                 next += sent;
                 if (ec == asio::error::would_block) {
-                    co_await socket.async_wait(asio::socket_base::wait_write, nothrow);
+                    co_await socket.async_wait(asio::socket_base::wait_write, nothrow_in_place);
                 } else if (ec) {
                     ++counts.errors; // this datagram alone: say, an unreachable peer
                     ++next;

@@ -6,6 +6,7 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/deferred.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include "asio_echo/log.hpp"
@@ -16,10 +17,12 @@ namespace asio_echo {
 /// EOF, reset and abort are outcomes of a connection, not exceptions.
 inline constexpr auto nothrow = boost::asio::as_tuple(boost::asio::use_awaitable);
 
-/// The same for a coroutine whose awaitable runs on a concrete Executor type (smaller and
-/// cheaper than the type-erased any_io_executor).
-template <class Executor>
-inline constexpr auto nothrow_on = boost::asio::as_tuple(boost::asio::use_awaitable_t<Executor>{});
+/// The hot path's token: errors as values, and the operation awaited in place, in the
+/// caller's frame, whatever the coroutine's executor type. use_awaitable runs each
+/// operation's initiation in a coroutine frame of its own (192 bytes), which a connection
+/// waiting to read would hold all the while. Awaitable operators (||, &&) need nothrow's
+/// awaitables instead.
+inline constexpr auto nothrow_in_place = boost::asio::as_tuple(boost::asio::deferred);
 
 /// Completion handler for co_spawn: a coroutine that throws is logged, never lost silently
 /// (unlike `detached`) and never takes the process down.
