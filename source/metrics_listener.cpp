@@ -138,7 +138,7 @@ asio::awaitable<void> run_metrics_listener(tcp::acceptor& acceptor,
                                            executor_picker<asio::any_io_executor> pick,
                                            const metrics_env& env) {
     asio::steady_timer pause(acceptor.get_executor());
-    bool failing = false;
+    accept_backoff backoff("metrics: ");
     while (acceptor.is_open()) {
         auto executor = pick();
         auto [ec, socket] = co_await acceptor.async_accept(executor, nothrow);
@@ -146,16 +146,10 @@ asio::awaitable<void> run_metrics_listener(tcp::acceptor& acceptor,
             co_return; // stop() closed the acceptor
         }
         if (ec) {
-            // Out of descriptors and the like: say so once, then retry without spinning.
-            if (!failing) {
-                log(log_level::warn, "metrics: accept failed: " + ec.message() + "; retrying");
-            }
-            failing = true;
-            pause.expires_after(std::chrono::milliseconds(100));
-            co_await pause.async_wait(nothrow);
+            co_await backoff.failed(ec, pause);
             continue;
         }
-        failing = false;
+        backoff.accepted();
         if (!env.scrapes.try_reserve()) {
             socket.close(ec); // over the limit: turned away at once rather than left waiting
             continue;

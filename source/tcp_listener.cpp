@@ -31,11 +31,28 @@ struct heap_allocator {
 
 } // namespace
 
+asio::awaitable<void> accept_backoff::failed(const boost::system::error_code& ec,
+                                             asio::steady_timer& pause) {
+    if (failures_++ == 0) {
+        log(log_level::warn, prefix_ + "accept failed: " + ec.message() + "; retrying");
+    }
+    pause.expires_after(std::chrono::milliseconds(100));
+    co_await pause.async_wait(nothrow);
+}
+
+void accept_backoff::accepted() {
+    if (failures_ > 0) {
+        log(log_level::notice,
+            prefix_ + "accepting again after " + std::to_string(failures_) + " failures");
+        failures_ = 0;
+    }
+}
+
 template <class Executor>
 asio::awaitable<void> run_accept_loop(asio::ip::tcp::acceptor& acceptor,
                                       executor_picker<Executor> pick, const session_env& env) {
     asio::steady_timer pause(acceptor.get_executor());
-    unsigned failures_in_burst = 0;
+    accept_backoff backoff("");
     bool limited = false;
     while (acceptor.is_open()) {
         if (!env.connections.try_reserve()) {
@@ -69,20 +86,10 @@ asio::awaitable<void> run_accept_loop(asio::ip::tcp::acceptor& acceptor,
             co_return; // stop() closed the acceptor
         }
         if (ec) {
-            // EMFILE, ENFILE, ENOBUFS, ENOMEM, ECONNABORTED: the listener is fine, the moment
-            // is not. Log the first of a burst, then back off so we do not spin.
-            if (failures_in_burst++ == 0) {
-                log(log_level::warn, "accept failed: " + ec.message() + "; retrying");
-            }
-            pause.expires_after(std::chrono::milliseconds(100));
-            co_await pause.async_wait(nothrow);
+            co_await backoff.failed(ec, pause);
             continue;
         }
-        if (failures_in_burst > 0) {
-            log(log_level::notice,
-                "accepting again after " + std::to_string(failures_in_burst) + " failures");
-            failures_in_burst = 0;
-        }
+        backoff.accepted();
         bump(env.counters.connections_accepted);
         // Latency matters more than packet count for an echo: do not wait for Nagle.
         socket.set_option(asio::ip::tcp::no_delay(true), ec);
