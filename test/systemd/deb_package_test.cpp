@@ -26,11 +26,8 @@ const std::string binary_dir = PROJECT_BINARY_DIR;
 
 } // namespace
 
-BOOST_AUTO_TEST_CASE(cpack_builds_a_versioned_deb_with_depends_conffile_and_scripts) {
-    if (!find_program("dpkg-deb")) {
-        BOOST_TEST_MESSAGE("skipped: dpkg-deb is not installed");
-        return;
-    }
+BOOST_AUTO_TEST_CASE(cpack_builds_a_versioned_deb_with_depends_conffile_and_scripts,
+                     *boost::unit_test::precondition(program_installed{"dpkg-deb"})) {
     temp_dir dir;
     // asio-echo_<version>_<arch>.deb
     auto deb = build_deb(CMAKE_CPACK_COMMAND, binary_dir, dir.path());

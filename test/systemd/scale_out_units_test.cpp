@@ -90,11 +90,8 @@ BOOST_AUTO_TEST_CASE(metrics_socket_passes_a_socket_named_metrics_to_the_echo_se
     BOOST_TEST(directive(text, "WantedBy") == "sockets.target");
 }
 
-BOOST_AUTO_TEST_CASE(systemd_analyze_verifies_the_template_and_the_metrics_socket) {
-    if (!find_program("systemd-analyze")) {
-        BOOST_TEST_MESSAGE("skipped: systemd-analyze is not installed");
-        return;
-    }
+BOOST_AUTO_TEST_CASE(systemd_analyze_verifies_the_template_and_the_metrics_socket,
+                     *boost::unit_test::precondition(program_installed{"systemd-analyze"})) {
     temp_dir dir;
     for (const auto* name : {"echo-server@.service", "echo-server.service", "echo-server.socket",
                              "echo-server-metrics.socket"}) {

@@ -18,6 +18,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <boost/test/framework.hpp>
+#include <boost/test/unit_test_log.hpp>
+
 extern char** environ;
 
 namespace asio_echo::test::sd {
@@ -302,6 +305,20 @@ std::optional<std::string> find_program(const std::string& program) {
         start = end + 1;
     }
     return std::nullopt;
+}
+
+boost::test_tools::assertion_result
+program_installed::operator()(boost::unit_test::test_unit_id id) const {
+    boost::test_tools::assertion_result found(find_program(program).has_value());
+    if (!found) {
+        found.message() << program << " is not installed";
+        // Boost.Test reports a skip only at --log_level=test_suite; say why at message level.
+        BOOST_TEST_MESSAGE(
+            "skipped: "
+            << boost::unit_test::framework::get(id, boost::unit_test::TUT_ANY).p_name.get() << ": "
+            << program << " is not installed");
+    }
+    return found;
 }
 
 std::string sh_quoted(const std::string& text) {

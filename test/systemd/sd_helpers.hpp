@@ -11,6 +11,9 @@
 #include <utility>
 #include <vector>
 
+#include <boost/test/tools/assertion_result.hpp>
+#include <boost/test/tree/test_unit.hpp>
+
 #include "child_process.hpp"
 
 #include <sys/types.h>
@@ -109,6 +112,14 @@ private:
 /// The path of an executable: program itself when it holds a '/', else the first match on
 /// $PATH; nothing when there is none.
 std::optional<std::string> find_program(const std::string& program);
+
+/// A Boost.Test precondition: the case runs only where `program` is on $PATH, and is reported
+/// as skipped, naming it, elsewhere.
+///   BOOST_AUTO_TEST_CASE(name, *boost::unit_test::precondition(program_installed{"x"}))
+struct program_installed {
+    std::string program;
+    boost::test_tools::assertion_result operator()(boost::unit_test::test_unit_id) const;
+};
 
 /// text quoted for sh: in single quotes, each ' written as '\''.
 std::string sh_quoted(const std::string& text);
