@@ -311,12 +311,13 @@ boost::test_tools::assertion_result
 program_installed::operator()(boost::unit_test::test_unit_id id) const {
     boost::test_tools::assertion_result found(find_program(program).has_value());
     if (!found) {
-        found.message() << program << " is not installed";
+        std::string why = program + " is not installed";
+        found.message() << why;
         // Boost.Test reports a skip only at --log_level=test_suite; say why at message level.
         BOOST_TEST_MESSAGE(
             "skipped: "
             << boost::unit_test::framework::get(id, boost::unit_test::TUT_ANY).p_name.get() << ": "
-            << program << " is not installed");
+            << why);
     }
     return found;
 }

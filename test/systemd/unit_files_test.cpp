@@ -100,7 +100,6 @@ void stage_units(const temp_dir& dir, const std::string& extra_service_lines = "
     }
 }
 
-/// The overall exposure `systemd-analyze security --offline=yes` gives the staged service.
 /// x as systemd-analyze prints it. (Boost.Test logs a double with every digit, whatever the
 /// stream's manipulators say.)
 std::string one_decimal(double x) {
@@ -109,6 +108,7 @@ std::string one_decimal(double x) {
     return text.str();
 }
 
+/// The overall exposure `systemd-analyze security --offline=yes` gives the staged service.
 std::optional<double> exposure(const temp_dir& dir) {
     child_process analyze("/bin/sh", {"-c",
                                       "cd \"$0\" && exec systemd-analyze security --offline=yes "
