@@ -61,7 +61,11 @@ po::options_description make_options() {
         "TCP connections served at once; further ones wait in the listen backlog until a slot"
         " frees")("idle-timeout",
                   po::value<std::string>()->value_name("SECONDS")->default_value("300"),
-                  "close a TCP connection that sent nothing for this long; 0 = never")(
+                  "close a TCP connection that moved no byte for this long (sent nothing, and took"
+                  " none of the echo it is owed); 0 = never")(
+        "write-timeout", po::value<std::string>()->value_name("SECONDS")->default_value("60"),
+        "close a TCP connection whose peer has not taken one buffer of its echo within this"
+        " long (it reads too slowly, for ever); 0 = never")(
         "drain-timeout", po::value<std::string>()->value_name("SECONDS")->default_value("5"),
         "on SIGTERM/SIGINT, time given to open connections to finish; a second signal ends"
         " the drain at once")(
@@ -262,6 +266,7 @@ parse_result parse_server_config(int argc, const char* const argv[]) {
         config.max_connections =
             parse_number("max-connections", text("max-connections"), 1, 1000000);
         config.idle_timeout = parse_seconds("idle-timeout", text("idle-timeout"), 86400 * 365);
+        config.write_timeout = parse_seconds("write-timeout", text("write-timeout"), 86400 * 365);
         config.drain_timeout = parse_seconds("drain-timeout", text("drain-timeout"), 3600);
         config.udp_drop_ports = parse_port_list(text("udp-drop-ports"));
         config.udp_rate =

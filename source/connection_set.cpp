@@ -1,8 +1,17 @@
 #include "asio_echo/connection_set.hpp"
 
+#include <sys/ioctl.h>
+
+#include <linux/sockios.h>
+
 #include <boost/asio/post.hpp>
 
 namespace asio_echo {
+
+int unsent_bytes(int fd) noexcept {
+    int queued = 0;
+    return ::ioctl(fd, SIOCOUTQ, &queued) == 0 ? queued : -1;
+}
 
 connection_set::connection_set(std::size_t max_sessions) : max_sessions_(max_sessions) {}
 
@@ -71,20 +80,21 @@ void connection_set::remove(session_handle& session) {
     release_slot();
 }
 
-template <class Predicate>
-std::size_t connection_set::close_where(Predicate should_close,
+template <class Candidate, class Decide>
+std::size_t connection_set::close_where(Candidate candidate, Decide decide,
                                         std::atomic<std::uint64_t>* counter) {
     std::lock_guard lock(mutex_);
     std::size_t asked = 0;
     for (auto* session : live_) {
-        if (!should_close(*session)) {
+        if (!candidate(*session)) {
             continue;
         }
         ++asked;
-        boost::asio::post(session->executor(), [this, session, should_close, counter] {
+        boost::asio::post(session->executor(), [this, session, candidate, decide, counter] {
             // The session may have ended, or become busy, since: decide again on its executor.
             std::lock_guard inner(mutex_);
-            if (live_.count(session) && should_close(*session) && session->is_open()) {
+            if (live_.count(session) && candidate(*session) && session->is_open() &&
+                decide(*session)) {
                 session->close();
                 if (counter) {
                     bump(*counter);
@@ -100,10 +110,28 @@ std::size_t connection_set::close_idle(clock::duration idle, bool only_reading,
     auto limit = (clock::now() - idle).time_since_epoch().count();
     return close_where(
         [limit, only_reading](const session_handle& s) {
-            return s.last_received.load(std::memory_order_relaxed) <= limit &&
+            return s.last_active.load(std::memory_order_relaxed) <= limit &&
                    (!only_reading || s.reading.load(std::memory_order_relaxed));
         },
+        [](session_handle& s) {
+            if (s.write_since.load(std::memory_order_relaxed) != 0 && s.peer_took_bytes()) {
+                s.touch(); // still delivering: active, not idle
+                return false;
+            }
+            return true;
+        },
         timed_out);
+}
+
+std::size_t connection_set::close_slow_writers(clock::duration limit,
+                                               std::atomic<std::uint64_t>* timed_out) {
+    auto since = (clock::now() - limit).time_since_epoch().count();
+    return close_where(
+        [since](const session_handle& s) {
+            auto started = s.write_since.load(std::memory_order_relaxed);
+            return started != 0 && started <= since;
+        },
+        [](session_handle&) { return true; }, timed_out);
 }
 
 void connection_set::refuse_new() {
@@ -114,7 +142,8 @@ void connection_set::refuse_new() {
 
 void connection_set::close_all() {
     refuse_new();
-    close_where([](const session_handle&) { return true; }, nullptr);
+    auto every = [](const session_handle&) { return true; };
+    close_where(every, every, nullptr);
 }
 
 std::size_t connection_set::size() const {

@@ -356,15 +356,24 @@ void server::start() {
     if (notifier_.enabled()) {
         asio::co_spawn(housekeeping_, report_status(new_timer()), log_failure{"status reporter"});
     }
-    if (config_.idle_timeout.count() > 0) {
-        // Sweep at a quarter of the timeout: a silent connection goes within 1.25 timeouts.
-        auto period = std::max<std::chrono::steady_clock::duration>(config_.idle_timeout / 4,
+    if (config_.idle_timeout.count() > 0 || config_.write_timeout.count() > 0) {
+        // Sweep at a quarter of the shorter timeout: a connection goes within 1.25 of it.
+        auto shortest = std::min(
+            config_.idle_timeout.count() > 0 ? config_.idle_timeout : config_.write_timeout,
+            config_.write_timeout.count() > 0 ? config_.write_timeout : config_.idle_timeout);
+        auto period = std::max<std::chrono::steady_clock::duration>(shortest / 4,
                                                                     std::chrono::milliseconds(50));
         asio::co_spawn(housekeeping_,
                        every(new_timer(), period,
                              [this] {
-                                 connections_.close_idle(config_.idle_timeout, false,
-                                                         &counters_.connections_timed_out);
+                                 auto* counted = &counters_.connections_timed_out;
+                                 if (config_.idle_timeout.count() > 0) {
+                                     connections_.close_idle(config_.idle_timeout, false, counted);
+                                 }
+                                 if (config_.write_timeout.count() > 0) {
+                                     connections_.close_slow_writers(config_.write_timeout,
+                                                                     counted);
+                                 }
                              }),
                        log_failure{"idle sweep"});
     }

@@ -93,11 +93,16 @@ boost::system::error_code echo_available(Socket& socket, const session_env& env,
 }
 
 /// Writes all of rest, waiting as long as the peer needs, then frees it. A coroutine of its
-/// own, so that the frame of every session does not carry this rare step's state.
+/// own, so that the frame of every session does not carry this rare step's state. Marked as
+/// a pending write meanwhile: the idle sweep then asks the kernel whether the peer is still
+/// taking bytes, and --write-timeout bounds how long it may take.
 template <class Executor>
 asio::awaitable<boost::system::error_code, Executor>
-write_rest(tcp_socket_on<Executor>& socket, std::vector<char>& rest, stats& counters) {
+write_rest(tcp_socket_on<Executor>& socket, std::vector<char>& rest, session_handle& handle,
+           stats& counters) {
+    handle.write_started();
     auto [ec, written] = co_await asio::async_write(socket, asio::buffer(rest), nothrow_in_place);
+    handle.write_ended();
     bump(counters.tcp_bytes_out, written);
     rest.clear();
     rest.shrink_to_fit();
@@ -127,7 +132,7 @@ asio::awaitable<void, Executor> run_tcp_session(tcp_socket_on<Executor> socket,
         if (!ec && !rest.empty()) {
             // The peer reads slower than it sends: read nothing more until it has taken the
             // rest (backpressure).
-            ec = co_await write_rest(socket, rest, env.counters);
+            ec = co_await write_rest(socket, rest, handle, env.counters);
         }
         if (ec == asio::error::would_block) {
             ec = {};

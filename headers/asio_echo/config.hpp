@@ -46,6 +46,7 @@ struct server_config {
     log_level level = log_level::info;     ///< log threshold
     std::size_t max_connections = 10000;   ///< TCP sessions at once; more wait in the backlog
     std::chrono::milliseconds idle_timeout{300000}; ///< close silent connections; 0 = never
+    std::chrono::milliseconds write_timeout{60000}; ///< longest a pending write waits; 0 = never
     std::chrono::milliseconds drain_timeout{5000};  ///< graceful stop: time left to sessions
     std::vector<std::uint16_t> udp_drop_ports = udp_port_guard::default_ports(); ///< guard
     double udp_rate = 0;                         ///< datagrams/s per source; 0 = unlimited

@@ -27,22 +27,44 @@ public:
     session_handle(const session_handle&) = delete;
     session_handle& operator=(const session_handle&) = delete;
 
-    /// Records that the peer sent something. Call from the session.
+    /// Records that bytes moved: the peer sent something, or took what we wrote. Call from
+    /// the session.
     void touch() noexcept {
-        last_received.store(clock::now().time_since_epoch().count(), std::memory_order_relaxed);
+        last_active.store(clock::now().time_since_epoch().count(), std::memory_order_relaxed);
     }
 
-    /// The executor the session runs on; is_open() and close() only from there.
+    /// Marks the start and the end of a write that waits for the peer to take bytes. From
+    /// the session's executor.
+    void write_started() noexcept {
+        peer_took_bytes(); // what the queue holds now is the mark to compare with
+        write_since.store(clock::now().time_since_epoch().count(), std::memory_order_relaxed);
+    }
+    void write_ended() noexcept {
+        write_since.store(0, std::memory_order_relaxed);
+        touch();
+    }
+
+    /// The executor the session runs on; is_open(), close() and peer_took_bytes() only from
+    /// there.
     virtual boost::asio::any_io_executor executor() const = 0;
     virtual bool is_open() const = 0;
     virtual void close() = 0;
 
-    std::atomic<clock::rep> last_received{0}; ///< steady clock ticks of the last read
-    std::atomic<bool> reading{false};         ///< waiting for the peer, nothing in flight
+    /// True when the kernel's send queue changed since the last call: while a write waits,
+    /// the peer is taking bytes although the session sees no completion (the socket turns
+    /// writable again only once a large part of its send buffer has drained).
+    virtual bool peer_took_bytes() noexcept { return false; }
+
+    std::atomic<clock::rep> last_active{0}; ///< steady clock ticks of the last byte moved
+    std::atomic<clock::rep> write_since{0}; ///< when the pending write began; 0: none
+    std::atomic<bool> reading{false};       ///< waiting for the peer, nothing in flight
 
 protected:
     ~session_handle() = default;
 };
+
+/// Bytes in a TCP socket's send queue (written, not yet acknowledged); -1 when unknown.
+int unsent_bytes(int fd) noexcept;
 
 /// The session_handle of a connection that is one socket, of any executor type.
 template <class Socket>
@@ -55,9 +77,16 @@ public:
         boost::system::error_code ignored;
         socket_.close(ignored);
     }
+    bool peer_took_bytes() noexcept override {
+        int queued = unsent_bytes(socket_.native_handle());
+        bool changed = queued >= 0 && queued != last_queued_;
+        last_queued_ = queued;
+        return changed;
+    }
 
 private:
     Socket& socket_;
+    int last_queued_ = -1; ///< send queue length at the last peer_took_bytes()
 };
 
 /// Registry of running sessions and their slots. Thread safe unless noted.
@@ -91,9 +120,14 @@ public:
 
     /// Closes the sessions silent for longer than idle (all of them, or only those waiting
     /// to read when only_reading), each on its own executor; counts them in timed_out when
-    /// given. Returns how many were asked to close.
+    /// given. A session whose pending write the peer is still taking is not silent. Returns
+    /// how many were looked at closely (on their executors).
     std::size_t close_idle(clock::duration idle, bool only_reading,
                            std::atomic<std::uint64_t>* timed_out);
+
+    /// Closes the sessions whose pending write has waited longer than limit (a peer that
+    /// takes bytes too slowly, for ever) and counts them in timed_out.
+    std::size_t close_slow_writers(clock::duration limit, std::atomic<std::uint64_t>* timed_out);
 
     /// Refuses new sessions from now on (their slots are returned). Running ones go on.
     void refuse_new();
@@ -108,8 +142,9 @@ public:
 private:
     void release_slot();
     void wake_waiters(); // with mutex_ held
-    template <class Predicate>
-    std::size_t close_where(Predicate should_close, std::atomic<std::uint64_t>* counter);
+    template <class Candidate, class Decide>
+    std::size_t close_where(Candidate candidate, Decide decide,
+                            std::atomic<std::uint64_t>* counter);
 
     const std::size_t max_sessions_;                         ///< --max-connections
     std::atomic<std::size_t> slots_used_{0};                 ///< reserved or running

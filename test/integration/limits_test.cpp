@@ -6,6 +6,9 @@
 #include <thread>
 #include <vector>
 
+#include <sys/socket.h>
+
+#include "eventually.hpp"
 #include "net.hpp"
 #include "server_fixture.hpp"
 
@@ -147,4 +150,100 @@ BOOST_AUTO_TEST_CASE(stop_drains_a_streaming_client_that_then_half_closes) {
     stopper.join();
     BOOST_TEST(back.size() == data.size());
     BOOST_TEST((back == data), "seed 42");
+}
+
+namespace {
+
+/// Reads until EOF (or a reset), at most chunk bytes per pause: a peer that takes its echo
+/// slowly. The pause paces the reader; it synchronises nothing.
+std::string read_slowly(plain_socket& socket, std::size_t chunk, std::chrono::milliseconds pause) {
+    std::string all;
+    try {
+        for (;;) {
+            auto got = socket.receive_some(chunk);
+            if (!got || got->empty()) {
+                return all; // timeout or EOF
+            }
+            all += *got;
+            std::this_thread::sleep_for(pause);
+        }
+    } catch (const std::exception& e) {
+        BOOST_TEST_MESSAGE("read ended: " << e.what() << " after " << all.size() << " bytes");
+    }
+    return all;
+}
+
+/// Sends data, then half-closes, in a thread of its own; a reset ends it quietly (the test
+/// checks what came back).
+std::thread send_then_half_close(plain_socket& socket, const std::string& data) {
+    return std::thread([&socket, &data] {
+        try {
+            socket.send_all(data);
+            socket.shutdown_send();
+        } catch (const std::exception&) {
+        }
+    });
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(idle_timeout_spares_a_half_closed_client_that_is_still_reading) {
+    // The client sends 10 MiB, half-closes, and reads its echo at about 4 MB/s: some 2.5 s,
+    // while the server reads nothing for long stretches (it waits for the client to take the
+    // echo, and its socket turns writable only once a third of its 4 MiB send buffer has
+    // drained: 0.3 s at a time, over the idle timeout). Bytes moving towards the peer are
+    // activity: the client must get all of it.
+    auto config = loopback_config();
+    config.idle_timeout = 150ms;
+    running_server server(config);
+    auto client = plain_socket::tcp("127.0.0.1", server.tcp_port());
+    int small = 64 * 1024;
+    ::setsockopt(client.fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    auto data = random_bytes(10u << 20, 2);
+    auto sender = send_then_half_close(client, data);
+    auto back = read_slowly(client, 64 * 1024, 15ms);
+    sender.join();
+    BOOST_TEST(back.size() == data.size());
+    BOOST_TEST((back == data), "seed 2");
+    BOOST_TEST(server.get().counters().connections_timed_out == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(idle_timeout_still_ends_a_client_that_sends_and_never_reads) {
+    // Its echo fills every buffer and then moves no more: that is idle, whatever is pending.
+    auto config = loopback_config();
+    config.idle_timeout = 300ms;
+    config.write_timeout = 0ms;
+    running_server server(config);
+    auto client = plain_socket::tcp("127.0.0.1", server.tcp_port());
+    auto data = random_bytes(16u << 20, 3);
+    auto sender = send_then_half_close(client, data);
+    BOOST_TEST(
+        eventually([&] { return server.get().counters().connections_timed_out == 1u; }, 10s));
+    BOOST_TEST(eventually([&] { return server.get().connections() == 0u; }, 5s));
+    ::shutdown(client.fd(), SHUT_RDWR); // ends the sender if the kernel still holds its data
+    sender.join();
+}
+
+BOOST_AUTO_TEST_CASE(write_timeout_ends_a_peer_that_takes_its_echo_too_slowly_for_ever) {
+    // 1 KiB every 20 ms (50 KB/s) keeps bytes moving, so the idle timeout never fires; but a
+    // pending write does not finish within the write timeout.
+    auto config = loopback_config();
+    config.idle_timeout = 0ms;
+    config.write_timeout = 500ms;
+    running_server server(config);
+    auto client = plain_socket::tcp("127.0.0.1", server.tcp_port());
+    int small = 16 * 1024;
+    ::setsockopt(client.fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    auto data = random_bytes(16u << 20, 4);
+    auto sender = send_then_half_close(client, data);
+    auto start = std::chrono::steady_clock::now();
+    auto back = read_slowly(client, 1024, 20ms);
+    auto took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    BOOST_TEST(back.size() < data.size());
+    BOOST_TEST((back == data.substr(0, back.size())), "what came is the start of the echo");
+    BOOST_TEST(took >= 0.5);
+    BOOST_TEST(took < 5.0);
+    BOOST_TEST(server.get().counters().connections_timed_out == 1u);
+    ::shutdown(client.fd(), SHUT_RDWR);
+    sender.join();
 }
