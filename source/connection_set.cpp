@@ -140,6 +140,17 @@ void connection_set::refuse_new() {
     wake_waiters(); // acceptors waiting for a slot must see that their acceptor closed
 }
 
+void connection_set::begin_drain() {
+    draining_.store(true, std::memory_order_release);
+    std::lock_guard lock(mutex_);
+    wake_waiters();
+}
+
+bool connection_set::closing() const {
+    std::lock_guard lock(mutex_);
+    return closing_;
+}
+
 void connection_set::close_all() {
     refuse_new();
     auto every = [](const session_handle&) { return true; };

@@ -81,7 +81,8 @@ std::string render_metrics(const stats_snapshot& s, const metrics_info& info) {
     out.single("echo_connection_limit_reached_total", "counter",
                "Times accepting paused at --max-connections.", s.connections_limited);
     out.single("echo_connections_timed_out_total", "counter",
-               "TCP connections closed by --idle-timeout or --write-timeout.", s.connections_timed_out);
+               "TCP connections closed by --idle-timeout or --write-timeout.",
+               s.connections_timed_out);
 
     out.family("echo_bytes_received_total", "counter", "Payload bytes received.");
     out.sample("echo_bytes_received_total", "protocol=\"tcp\"", s.tcp_bytes_in);

@@ -251,6 +251,7 @@ void server::adopt_passed_sockets() {
         if (passed.stream) {
             auto acceptor = std::make_unique<tcp::acceptor>(context);
             acceptor->assign(v6 ? tcp::v6() : tcp::v4(), passed.fd, ec);
+            socket_activated_ = true;
             if (!ec && passed.name == "metrics") {
                 // echo-server-metrics.socket: FileDescriptorName=metrics.
                 metrics_bound_ = acceptor->local_endpoint(ec);
@@ -260,6 +261,7 @@ void server::adopt_passed_sockets() {
                 acceptors_.push_back(std::move(acceptor));
             }
         } else {
+            socket_activated_ = true;
             auto socket = std::make_unique<udp::socket>(context);
             socket->assign(v6 ? udp::v6() : udp::v4(), passed.fd, ec);
             if (!ec) {
@@ -308,6 +310,16 @@ void server::bind_all() {
     }
 }
 
+template <class Executor>
+void server::spawn_accept_loop(tcp::acceptor& acceptor, executor_picker<Executor> pick) {
+    accept_loops_.fetch_add(1, std::memory_order_relaxed);
+    asio::co_spawn(acceptor.get_executor(), run_accept_loop(acceptor, std::move(pick), env_),
+                   [this](std::exception_ptr e) {
+                       log_failure{"accept loop"}(e);
+                       accept_loops_.fetch_sub(1, std::memory_order_release);
+                   });
+}
+
 void server::start() {
     // A peer that resets while we write must end its session, not the process.
     std::signal(SIGPIPE, SIG_IGN);
@@ -319,8 +331,7 @@ void server::start() {
             executor_picker<strand_executor> pick = [this] {
                 return asio::make_strand(pool_.next_context().get_executor());
             };
-            asio::co_spawn(acceptor->get_executor(), run_accept_loop(*acceptor, pick, env_),
-                           log_failure{"accept loop"});
+            spawn_accept_loop(*acceptor, std::move(pick));
             continue;
         }
         executor_picker<context_executor> pick = [this] {
@@ -331,8 +342,7 @@ void server::start() {
             auto own = *acceptor->get_executor().target<context_executor>();
             pick = [own] { return own; };
         }
-        asio::co_spawn(acceptor->get_executor(), run_accept_loop(*acceptor, pick, env_),
-                       log_failure{"accept loop"});
+        spawn_accept_loop(*acceptor, std::move(pick));
     }
     for (auto& socket : udp_sockets_) {
         asio::co_spawn(socket->get_executor(), run_udp_responder(*socket, udp_env_),
@@ -468,10 +478,18 @@ void server::stop() {
         return;
     }
     // Each object is closed on its own executor, so the close never races its operations.
+    // Our own listeners first accept what waits in their backlog (clients that connected and
+    // sent), then close themselves; the drain serves those too. A listener systemd passed
+    // closes at once: its backlog stays with systemd for the next start.
+    connections_.begin_drain();
     for (auto& acceptor : acceptors_) {
-        asio::post(acceptor->get_executor(), [a = acceptor.get()] {
+        asio::post(acceptor->get_executor(), [a = acceptor.get(), adopted = socket_activated_] {
             error_code ignored;
-            a->close(ignored);
+            if (adopted) {
+                a->close(ignored);
+            } else {
+                a->cancel(ignored); // the accept loop sees the drain and takes the backlog
+            }
         });
     }
     for (auto& socket : udp_sockets_) {
@@ -487,7 +505,6 @@ void server::stop() {
         });
     }
     scrapes_.close_all(); // scrapers have nothing to finish
-    connections_.refuse_new();
     notifier_.notify("STOPPING=1\nSTATUS=draining " + std::to_string(connections_.size()) +
                      " connections");
     asio::post(housekeeping_, [this] {
@@ -514,7 +531,10 @@ asio::awaitable<void> server::drain() {
                                    " connection(s) for up to " +
                                    std::to_string(config_.drain_timeout.count()) + " ms");
     }
-    while (connections_.size() > 0 && steady_clock::now() < deadline) {
+    auto busy = [this] {
+        return connections_.size() > 0 || accept_loops_.load(std::memory_order_acquire) > 0;
+    };
+    while (busy() && steady_clock::now() < deadline) {
         connections_.close_idle(grace, true, nullptr);
         timer.expires_after(
             std::min<steady_clock::duration>(milliseconds(50), deadline - steady_clock::now()));
@@ -523,6 +543,13 @@ asio::awaitable<void> server::drain() {
     if (connections_.size() > 0) {
         log(log_level::notice,
             "drain timeout: closing " + std::to_string(connections_.size()) + " connection(s)");
+    }
+    for (auto& acceptor : acceptors_) {
+        // Clients still arriving when the deadline passed: no longer listened to.
+        asio::post(acceptor->get_executor(), [a = acceptor.get()] {
+            error_code ignored;
+            a->close(ignored);
+        });
     }
     connections_.close_all();
     if (signals_) {

@@ -1,6 +1,7 @@
 #include "asio_echo/tcp_listener.hpp"
 
 #include <chrono>
+#include <tuple>
 
 #include <boost/asio/bind_allocator.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -48,6 +49,38 @@ void accept_backoff::accepted() {
     }
 }
 
+namespace {
+
+/// Waits until a connection slot is reserved; false when the acceptor was closed or the
+/// server closes every connection meanwhile (the end of a drain).
+asio::awaitable<bool> reserve_slot(asio::ip::tcp::acceptor& acceptor, asio::steady_timer& pause,
+                                   const session_env& env, bool& limited) {
+    while (!env.connections.try_reserve()) {
+        if (env.connections.closing() || !acceptor.is_open()) {
+            co_return false;
+        }
+        // At --max-connections: stop accepting; newcomers wait in the kernel's backlog
+        // (nothing they send is lost) until a session ends and wakes us.
+        if (!limited) {
+            limited = true;
+            bump(env.counters.connections_limited);
+            log(log_level::warn, "connection limit reached; new connections wait");
+        }
+        env.connections.wait_for_slot(pause);
+        if (!env.connections.try_reserve()) {
+            co_await pause.async_wait(nothrow);
+            env.connections.forget_waiter(pause);
+            continue;
+        }
+        env.connections.forget_waiter(pause);
+        break;
+    }
+    limited = false;
+    co_return true;
+}
+
+} // namespace
+
 template <class Executor>
 asio::awaitable<void> run_accept_loop(asio::ip::tcp::acceptor& acceptor,
                                       executor_picker<Executor> pick, const session_env& env) {
@@ -55,30 +88,35 @@ asio::awaitable<void> run_accept_loop(asio::ip::tcp::acceptor& acceptor,
     accept_backoff backoff("");
     bool limited = false;
     while (acceptor.is_open()) {
-        if (!env.connections.try_reserve()) {
-            // At --max-connections: stop accepting; newcomers wait in the kernel's backlog
-            // (nothing they send is lost) until a session ends and wakes us.
-            if (!limited) {
-                limited = true;
-                bump(env.counters.connections_limited);
-                log(log_level::warn, "connection limit reached; new connections wait");
+        if (!co_await reserve_slot(acceptor, pause, env, limited)) {
+            break;
+        }
+        auto executor = pick();
+        boost::system::error_code ec;
+        asio::basic_stream_socket<asio::ip::tcp, Executor> socket(executor);
+        if (env.connections.draining()) {
+            // A graceful stop: take what waits in the backlog (those clients connected and
+            // may have sent everything), but wait for nobody new; then stop listening.
+            acceptor.non_blocking(true, ec);
+            if (!ec) {
+                socket = acceptor.accept(executor, ec);
             }
-            env.connections.wait_for_slot(pause);
-            if (!env.connections.try_reserve()) {
-                co_await pause.async_wait(nothrow);
-                env.connections.forget_waiter(pause);
+            if (ec == asio::error::would_block || ec == asio::error::try_again) {
+                env.connections.unreserve();
+                break;
+            }
+        } else {
+            // The accept operation takes its memory from the heap, not from the thread's
+            // recycling cache: a recycled accept block (it holds a socket) would become the
+            // pending wait of a new session, twice the size that wait needs, for as long as
+            // the connection stays idle.
+            std::tie(ec, socket) = co_await acceptor.async_accept(
+                executor, asio::bind_allocator(heap_allocator{}, nothrow));
+            if (ec == asio::error::operation_aborted && acceptor.is_open()) {
+                env.connections.unreserve(); // stop() began a drain: take the backlog
                 continue;
             }
-            env.connections.forget_waiter(pause);
         }
-        limited = false;
-        auto executor = pick();
-        // The accept operation takes its memory from the heap, not from the thread's
-        // recycling cache: a recycled accept block (it holds a socket) would become the
-        // pending wait of a new session, twice the size that wait needs, for as long as
-        // the connection stays idle.
-        auto [ec, socket] = co_await acceptor.async_accept(
-            executor, asio::bind_allocator(heap_allocator{}, nothrow));
         if (ec) {
             env.connections.unreserve();
         }
@@ -99,6 +137,8 @@ asio::awaitable<void> run_accept_loop(asio::ip::tcp::acceptor& acceptor,
                            log_failure{"tcp session"}(e);
                        });
     }
+    boost::system::error_code ignored;
+    acceptor.close(ignored); // the backlog is empty: new clients are refused from here
 }
 
 template asio::awaitable<void> run_accept_loop<context_executor>(asio::ip::tcp::acceptor&,

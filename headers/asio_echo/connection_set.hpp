@@ -129,8 +129,17 @@ public:
     /// takes bytes too slowly, for ever) and counts them in timed_out.
     std::size_t close_slow_writers(clock::duration limit, std::atomic<std::uint64_t>* timed_out);
 
+    /// A graceful stop began: sessions are still admitted (those queued in the listen
+    /// backlog are accepted and drained), but accept loops take only what is queued.
+    /// Wakes the acceptors waiting for a slot, so that a closed one notices.
+    void begin_drain();
+    bool draining() const noexcept { return draining_.load(std::memory_order_acquire); }
+
     /// Refuses new sessions from now on (their slots are returned). Running ones go on.
     void refuse_new();
+
+    /// True once refuse_new() or close_all() ran.
+    bool closing() const;
 
     /// Refuses new sessions and closes every registered one, each on its own executor (so
     /// a close never races the session's operation). Returns at once.
@@ -152,6 +161,7 @@ private:
     std::unordered_set<session_handle*> live_;               ///< sessions not yet ended
     std::unordered_set<boost::asio::steady_timer*> waiters_; ///< acceptors waiting for a slot
     bool closing_ = false;                                   ///< refuse_new() or close_all()
+    std::atomic<bool> draining_{false};                      ///< begin_drain() ran
 };
 
 } // namespace asio_echo

@@ -51,11 +51,12 @@ public:
     /// running), std::system_error when threads cannot start. Not thread safe.
     void start();
 
-    /// Graceful stop: closes the listeners and UDP sockets at once, then lets open TCP
-    /// sessions finish for up to drain_timeout (a session waiting to read that received
-    /// nothing for a second, or for drain_timeout if shorter, is closed: it has nothing in
-    /// flight), then closes the rest. The threads return once all coroutines ended.
-    /// Idempotent. Thread safe, also from a pool thread.
+    /// Graceful stop: closes the UDP sockets at once; each TCP listener accepts the
+    /// connections waiting in its backlog, then closes (one systemd passed closes at once,
+    /// leaving its backlog to systemd); then lets the TCP sessions finish for up to
+    /// drain_timeout (a session waiting to read that received nothing for a second, or for
+    /// drain_timeout if shorter, is closed: it has nothing in flight), then closes the rest. The
+    /// threads return once all coroutines ended. Idempotent. Thread safe, also from a pool thread.
     void stop();
 
     /// stop(), and close every connection now (ends a drain at once). Thread safe.
@@ -100,6 +101,9 @@ private:
     bool share_ports() const;
     bool bind_pair_on_free_port(const boost::asio::ip::address& address);
     std::size_t contexts_per_listener() const;
+    template <class Executor>
+    void spawn_accept_loop(boost::asio::ip::tcp::acceptor& acceptor,
+                           executor_picker<Executor> pick);
 
     server_config config_;       ///< as given
     stats counters_;             ///< shared by every session and loop
@@ -122,8 +126,10 @@ private:
     boost::asio::strand<boost::asio::io_context::executor_type> housekeeping_;
     std::vector<std::unique_ptr<boost::asio::steady_timer>> timers_; ///< on housekeeping_
     std::vector<std::atomic<std::uint64_t>> heartbeats_; ///< last status round each context ran
-    std::size_t next_context_ = 0;      ///< spreads single listeners over the io_contexts
-    std::atomic<bool> stopping_{false}; ///< stop() ran
+    std::size_t next_context_ = 0;             ///< spreads single listeners over the io_contexts
+    std::atomic<bool> stopping_{false};        ///< stop() ran
+    std::atomic<std::size_t> accept_loops_{0}; ///< TCP accept loops still running
+    bool socket_activated_ = false;            ///< the listeners came from systemd
 };
 
 } // namespace asio_echo

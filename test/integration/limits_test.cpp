@@ -188,20 +188,20 @@ std::thread send_then_half_close(plain_socket& socket, const std::string& data) 
 } // namespace
 
 BOOST_AUTO_TEST_CASE(idle_timeout_spares_a_half_closed_client_that_is_still_reading) {
-    // The client sends 10 MiB, half-closes, and reads its echo at about 4 MB/s: some 2.5 s,
+    // The client sends 8 MiB, half-closes, and reads its echo at about 2 MB/s: some 4 s,
     // while the server reads nothing for long stretches (it waits for the client to take the
     // echo, and its socket turns writable only once a third of its 4 MiB send buffer has
-    // drained: 0.3 s at a time, over the idle timeout). Bytes moving towards the peer are
+    // drained: 0.6 s at a time, over the idle timeout). Bytes moving towards the peer are
     // activity: the client must get all of it.
     auto config = loopback_config();
-    config.idle_timeout = 150ms;
+    config.idle_timeout = 400ms;
     running_server server(config);
     auto client = plain_socket::tcp("127.0.0.1", server.tcp_port());
     int small = 64 * 1024;
     ::setsockopt(client.fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-    auto data = random_bytes(10u << 20, 2);
+    auto data = random_bytes(8u << 20, 2);
     auto sender = send_then_half_close(client, data);
-    auto back = read_slowly(client, 64 * 1024, 15ms);
+    auto back = read_slowly(client, 32 * 1024, 15ms);
     sender.join();
     BOOST_TEST(back.size() == data.size());
     BOOST_TEST((back == data), "seed 2");
@@ -246,4 +246,45 @@ BOOST_AUTO_TEST_CASE(write_timeout_ends_a_peer_that_takes_its_echo_too_slowly_fo
     BOOST_TEST(server.get().counters().connections_timed_out == 1u);
     ::shutdown(client.fd(), SHUT_RDWR);
     sender.join();
+}
+
+BOOST_AUTO_TEST_CASE(stop_accepts_and_drains_the_connections_waiting_in_the_backlog) {
+    // --max-connections 2: two clients are served; four more are connected (the kernel
+    // completed their handshakes) and have sent everything, waiting in the listen backlog.
+    // A graceful stop must serve them too, not reset them with the listener.
+    auto config = loopback_config();
+    config.max_connections = 2;
+    config.drain_timeout = 10s;
+    auto server = std::make_unique<running_server>(config);
+    auto port = server->tcp_port();
+    std::vector<plain_socket> served;
+    for (int i = 0; i < 2; ++i) {
+        served.push_back(plain_socket::tcp("127.0.0.1", port));
+        served.back().send_all("served");
+        BOOST_TEST_REQUIRE(served.back().receive_exactly(6) == "served");
+    }
+    std::vector<plain_socket> waiting;
+    std::vector<std::string> sent;
+    for (int i = 0; i < 4; ++i) {
+        waiting.push_back(plain_socket::tcp("127.0.0.1", port));
+        sent.push_back(random_bytes(64 * 1024, 100 + i));
+        waiting.back().send_all(sent.back());
+        waiting.back().shutdown_send();
+    }
+    BOOST_TEST_REQUIRE(server->get().connections() == 2u);
+    std::thread stopper([&] { server.reset(); });
+    for (std::size_t i = 0; i < waiting.size(); ++i) {
+        std::string back;
+        try {
+            back = waiting[i].receive_until_eof();
+        } catch (const std::exception& e) {
+            BOOST_TEST_MESSAGE("waiting client " << i << ": " << e.what());
+        }
+        BOOST_TEST(back.size() == sent[i].size(), "waiting client " << i);
+        BOOST_TEST((back == sent[i]), "waiting client " << i << ", seed " << 100 + i);
+    }
+    for (auto& s : served) {
+        BOOST_TEST(s.receive_until_eof().empty()); // closed by the drain, not reset
+    }
+    stopper.join();
 }
