@@ -29,6 +29,31 @@ void connection_set::unreserve() {
     release_slot();
 }
 
+bool connection_set::reserve_by_closing_longest_idle() {
+    std::lock_guard lock(mutex_);
+    session_handle* oldest = nullptr;
+    for (auto* session : live_) {
+        if (session->reading.load(std::memory_order_relaxed) &&
+            (oldest == nullptr || session->last_active.load(std::memory_order_relaxed) <
+                                      oldest->last_active.load(std::memory_order_relaxed))) {
+            oldest = session;
+        }
+    }
+    if (oldest == nullptr) {
+        return false;
+    }
+    // No longer a candidate: the next newcomer picks another one.
+    oldest->reading.store(false, std::memory_order_relaxed);
+    boost::asio::post(oldest->executor(), [this, oldest] {
+        std::lock_guard inner(mutex_);
+        if (live_.count(oldest) && oldest->is_open()) {
+            oldest->close();
+        }
+    });
+    slots_used_.fetch_add(1, std::memory_order_acq_rel);
+    return true;
+}
+
 void connection_set::release_slot() {
     slots_used_.fetch_sub(1, std::memory_order_acq_rel);
     std::lock_guard lock(mutex_);

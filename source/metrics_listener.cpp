@@ -106,8 +106,21 @@ asio::awaitable<void> serve_scraper(tcp::socket socket, const metrics_env& env) 
         http::request_parser<http::empty_body> parser;
         parser.header_limit(max_metrics_request_bytes);
         parser.body_limit(0);
-        stream.expires_after(metrics_io_timeout);
+        // Waiting for a request: the connection may be closed to make room for a newcomer.
+        handle.touch();
+        handle.reading.store(true, std::memory_order_relaxed);
+        if (buffer.size() == 0) {
+            stream.expires_after(metrics_io_timeout);
+            auto [first_ec, first] =
+                co_await stream.async_read_some(buffer.prepare(max_metrics_request_bytes), nothrow);
+            if (first_ec) {
+                break; // closed, reset, idle too long or stopped
+            }
+            buffer.commit(first);
+        }
+        stream.expires_after(metrics_header_timeout);
         auto [read_ec, n] = co_await http::async_read(stream, buffer, parser, nothrow);
+        handle.reading.store(false, std::memory_order_relaxed);
         // Only HTTP/1.x is spoken here; anything else is as malformed as a bad header.
         if (is_bad_request(read_ec) || (!read_ec && parser.get().version() / 10 != 1)) {
             co_await refuse(stream, buffer, parser.is_header_done() ? parser.get().version() : 11);
@@ -150,8 +163,8 @@ asio::awaitable<void> run_metrics_listener(tcp::acceptor& acceptor,
             continue;
         }
         backoff.accepted();
-        if (!env.scrapes.try_reserve()) {
-            socket.close(ec); // over the limit: turned away at once rather than left waiting
+        if (!env.scrapes.try_reserve() && !env.scrapes.reserve_by_closing_longest_idle()) {
+            socket.close(ec); // every slot busy serving: turned away at once, not left waiting
             continue;
         }
         asio::co_spawn(executor, serve_scraper(std::move(socket), env),

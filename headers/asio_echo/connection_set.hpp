@@ -103,6 +103,12 @@ public:
     /// Returns a slot taken by try_reserve() that no session will use (accept failed).
     void unreserve();
 
+    /// When every slot is taken: closes the session that has waited longest for its peer
+    /// (reading, the oldest last_active) and takes its slot for a newcomer at once (the count
+    /// stays one over until the closed session has ended). False, and nothing taken, when no
+    /// session is waiting for its peer.
+    bool reserve_by_closing_longest_idle();
+
     /// Wakes timer (sets it to expire at once) when a slot frees. Call wait_for_slot, then
     /// try_reserve() again, then wait on the timer: no wake-up is lost in between. Call from
     /// the timer's executor; forget_waiter() before the timer is destroyed.

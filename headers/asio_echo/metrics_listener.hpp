@@ -18,15 +18,20 @@
 
 namespace asio_echo {
 
-/// Scrape connections served at once; more are accepted and closed at once.
+/// Scrape connections served at once. A newcomer beyond them closes the connection that has
+/// waited longest for a request (an idle keep-alive or a stalled header), so idle
+/// connections can never lock scrapers out; when all are busy it is closed at once.
 inline constexpr std::size_t max_metrics_connections = 8;
 
 /// The most a request's header may hold (request line and fields); larger ones get 400.
 inline constexpr std::size_t max_metrics_request_bytes = 8 * 1024;
 
-/// Time allowed for each whole request to arrive (also how long an idle keep-alive connection
-/// stays open) and for each response to be written.
+/// How long a connection may wait for the first byte of a request (an idle keep-alive
+/// connection stays open this long), and for each response to be written.
 inline constexpr std::chrono::seconds metrics_io_timeout{5};
+
+/// Time allowed for the rest of a request header once its first byte arrived.
+inline constexpr std::chrono::seconds metrics_header_timeout{2};
 
 /// What every scrape connection shares. Outlives them (owned by the server).
 struct metrics_env {
