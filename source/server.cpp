@@ -281,9 +281,16 @@ void server::bind_all() {
     adopt_passed_sockets();
     if (!acceptors_.empty() || !udp_sockets_.empty() || metrics_acceptor_) {
         // Socket-activated: the service manager chose the endpoints, the metrics one included.
-        if (config_.metrics && !metrics_acceptor_) {
-            log(log_level::notice, "socket-activated: --metrics ignored; pass a socket named"
-                                   " 'metrics' (echo-server-metrics.socket) instead");
+        if (config_.metrics) {
+            const auto& host = config_.metrics->host;
+            auto configured = "socket-activated: --metrics " +
+                              (host.find(':') != std::string::npos ? "[" + host + "]" : host) +
+                              ":" + std::to_string(config_.metrics->port) + " ignored; ";
+            log(log_level::notice,
+                configured + (metrics_acceptor_
+                                  ? "/metrics is served on the socket named 'metrics' instead"
+                                  : "pass a socket named 'metrics' (echo-server-metrics.socket)"
+                                    " instead"));
         }
         return;
     }

@@ -156,6 +156,9 @@ BOOST_AUTO_TEST_CASE(a_passed_socket_named_metrics_serves_metrics_beside_the_ech
     // The passed socket, not the configured endpoint.
     BOOST_TEST(*line == "notice: listening metrics 127.0.0.1:" + std::to_string(metrics.port));
     BOOST_TEST(server.wait_for_stderr_lines("listening tcp ", 1, 1s).size() == 1u);
+    // The configured endpoint is not used, and the log says so (as the README promises).
+    BOOST_TEST(server.err().find("--metrics 127.0.0.1:1 ignored") != std::string::npos,
+               server.err());
 
     auto echo = plain_socket::tcp("127.0.0.1", tcp.port);
     echo.send_all("counted");
@@ -178,7 +181,7 @@ BOOST_AUTO_TEST_CASE(socket_activated_without_a_metrics_socket_says_metrics_is_i
     bound_socket tcp(true, "127.0.0.1");
     activated_child server(server_path, {"--threads", "1", "--metrics", "127.0.0.1:0"}, {tcp.fd},
                            {"LISTEN_FDS=1", "LISTEN_FDNAMES=echo"});
-    auto line = server.wait_for_stderr_line("--metrics ignored", 10s);
+    auto line = server.wait_for_stderr_line("--metrics 127.0.0.1:0 ignored", 10s);
     BOOST_TEST(line.has_value(), server.err());
     BOOST_REQUIRE(server.wait_for_stderr_line("listening tcp", 10s));
     BOOST_TEST(server.err().find("listening metrics") == std::string::npos, server.err());

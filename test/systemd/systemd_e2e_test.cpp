@@ -793,6 +793,40 @@ BOOST_AUTO_TEST_CASE(installed_deb_serves_port_7_under_a_booted_systemd) {
          ") restarted the frozen PID " + second_pid + " as " + third_pid + " after " +
          seconds_text(restart_seconds) + "; NRestarts " + box.property("echo-server", "NRestarts"));
 
+    // Stop with a client waiting in the backlog. With max-connections = 1 and one client
+    // served, a second one is connected by the kernel and waits in the listen queue. The
+    // listener is systemd's: the stopping service closes only its own copy, the waiting
+    // client stays queued in systemd's socket, and systemd starts the service again for it.
+    // Nothing it sent is lost, nothing is reset.
+    auto limit =
+        box.run({"/bin/sh", "-c", "echo 'max-connections = 1' >>\"$1\"", "sh", packaged::config});
+    BOOST_REQUIRE_MESSAGE(limit.code == 0, "editing the config: " << limit.err);
+    BOOST_REQUIRE(box.run({"systemctl", "restart", "echo-server"}).code == 0);
+    auto limited_pid = box.property("echo-server", "MainPID");
+    auto served = plain_socket::tcp("127.0.0.1", 7);
+    served.send_all("served");
+    BOOST_REQUIRE(served.receive_exactly(6) == "served");
+    const std::string queued_message = "queued across a stop";
+    auto queued = plain_socket::tcp("127.0.0.1", 7);
+    queued.set_timeout(60s);
+    queued.send_all(queued_message);
+    queued.shutdown_send();
+    auto stop = box.run({"systemctl", "stop", "echo-server.service"}, 60s);
+    BOOST_TEST(stop.code == 0, "systemctl stop: " << stop.err);
+    std::string queued_back;
+    try {
+        queued_back = queued.receive_until_eof();
+    } catch (const std::exception& e) {
+        BOOST_TEST_MESSAGE("the queued client: " << e.what());
+    }
+    BOOST_TEST(queued_back == queued_message, "the client queued across the stop");
+    auto next_pid = box.property("echo-server", "MainPID");
+    BOOST_TEST((next_pid != limited_pid && next_pid != "0"),
+               "not served by a new start: MainPID " << limited_pid << " -> " << next_pid);
+    step("checked a stop with a client in the backlog: it stayed queued in systemd's socket"
+         " and the next start (MainPID " +
+         limited_pid + " -> " + next_pid + ") served it");
+
     // Remove: the units stop, the files go (all but the conffile), port 7 is free again.
     auto remove = box.run({"dpkg", "-r", package}, 120s);
     BOOST_REQUIRE_MESSAGE(remove.code == 0, "dpkg -r:\n" << remove.out << remove.err);
