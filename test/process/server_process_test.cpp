@@ -203,13 +203,20 @@ bool one_line(const std::string& text) {
 } // namespace
 
 BOOST_AUTO_TEST_CASE(too_few_descriptors_exit_71_naming_what_failed) {
-    // Depending on the limit, the event loops or the signal pipe are the first to fail.
+    // Raising the limit one descriptor at a time, the event loops or the signal pipe fail
+    // first, until the listeners do (69). Below that, the dynamic loader itself fails (127):
+    // how low depends on the descriptors the test runner passes on.
     bool saw_signals = false;
-    for (int files = 4; files <= 7; ++files) {
+    for (int files = 3; files <= 32; ++files) {
         auto result =
             run_limited("ulimit -n " + std::to_string(files), "--listen 127.0.0.1:0 --threads 1");
+        if (result.code == 127) {
+            continue;
+        }
+        if (result.code != 71) {
+            break;
+        }
         BOOST_TEST_CONTEXT("ulimit -n " << files << ": " << result.err) {
-            BOOST_TEST(result.code == 71);
             BOOST_TEST(one_line(result.err));
             bool named =
                 result.err == "echo-server: cannot set up signal handling: Too many open files\n" ||
