@@ -1,8 +1,11 @@
 #include "asio_echo/config.hpp"
 
-#include <cctype>
+#include <algorithm>
 #include <cerrno>
+#include <charconv>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <ostream>
 #include <sstream>
@@ -12,6 +15,7 @@
 
 #include "asio_echo/errors.hpp"
 #include "asio_echo/option_error.hpp"
+#include "asio_echo/printable.hpp"
 
 #ifndef ASIO_ECHO_VERSION
 #define ASIO_ECHO_VERSION "0.0.0"
@@ -72,8 +76,8 @@ po::options_description make_options() {
         "udp-drop-ports",
         po::value<std::string>()->value_name("LIST")->default_value(
             "0,7,13,17,19,37,53,123,137,138,161,162,389,1900,5353,11211"),
-        "drop UDP datagrams from these source ports (services that answer by themselves);"
-        " 'none' drops none")(
+        "drop UDP datagrams from these source ports too, besides the defaults (services that"
+        " answer by themselves); 'none' alone drops none, 'none,P,...' only P,...")(
         "udp-rate", po::value<std::string>()->value_name("N")->default_value("0"),
         "UDP datagrams per second answered per source address; 0 = unlimited")(
         "udp-burst", po::value<std::string>()->value_name("N")->default_value("0"),
@@ -86,50 +90,75 @@ po::options_description make_options() {
     return all;
 }
 
+/// One number syntax for every option: plain decimal digits, no sign, space, hex or exponent.
+bool all_digits(std::string_view text) {
+    return !text.empty() && text.find_first_not_of("0123456789") == std::string_view::npos;
+}
+
+[[noreturn]] void bad_value(const std::string& option, const std::string& text,
+                            const std::string& why) {
+    throw usage_error("invalid value " + quote(text) + " for --" + option + ": " + why);
+}
+
 /// Parses a whole decimal number within [low, high]; the option name goes in the message.
 unsigned long parse_number(const std::string& option, const std::string& text, unsigned long low,
                            unsigned long high) {
-    std::size_t used = 0;
     unsigned long value = 0;
-    bool ok = !text.empty() && text.front() != '-' && text.front() != '+';
-    if (ok) {
-        try {
-            value = std::stoul(text, &used);
-        } catch (const std::exception&) {
-            ok = false;
-        }
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (!all_digits(text) || (ec != std::errc{} && ec != std::errc::result_out_of_range)) {
+        bad_value(option, text, "not a number");
     }
-    if (!ok || used != text.size()) {
-        throw usage_error("invalid value '" + text + "' for --" + option + ": not a number");
-    }
-    if (value < low || value > high) {
-        throw usage_error("invalid value '" + text + "' for --" + option + ": must be " +
-                          std::to_string(low) + " to " + std::to_string(high));
+    if (ec == std::errc::result_out_of_range || value < low || value > high) {
+        bad_value(option, text, "must be " + std::to_string(low) + " to " + std::to_string(high));
     }
     return value;
 }
 
-/// Parses seconds with decimals ("1.5") within [0, high] into milliseconds.
+/// Parses seconds, digits with an optional ".digits" ("1.5"), within [0, high] into
+/// milliseconds. A value that is not 0 but rounds to 0 ms is refused: 0 means "never".
 std::chrono::milliseconds parse_seconds(const std::string& option, const std::string& text,
                                         double high) {
-    double value = 0;
-    std::size_t used = 0;
-    bool ok = !text.empty() && (std::isdigit(static_cast<unsigned char>(text.front())) != 0);
-    if (ok) {
-        try {
-            value = std::stod(text, &used);
-        } catch (const std::exception&) {
-            ok = false;
-        }
+    auto dot = text.find('.');
+    bool plain = dot == std::string::npos ? all_digits(text)
+                                          : all_digits(std::string_view(text).substr(0, dot)) &&
+                                                all_digits(std::string_view(text).substr(dot + 1));
+    if (!plain) {
+        bad_value(option, text, "not a number");
     }
-    if (!ok || used != text.size()) {
-        throw usage_error("invalid value '" + text + "' for --" + option + ": not a number");
-    }
+    // Plain decimal only from here, so strtod cannot see hex, exponents, inf or nan.
+    double value = std::strtod(text.c_str(), nullptr);
     if (value > high) {
-        throw usage_error("invalid value '" + text + "' for --" + option + ": must be 0 to " +
-                          std::to_string(static_cast<long>(high)) + " seconds");
+        bad_value(option, text,
+                  "must be 0 to " + std::to_string(static_cast<long>(high)) + " seconds");
     }
-    return std::chrono::milliseconds(static_cast<long long>(value * 1000.0 + 0.5));
+    auto ms = std::chrono::milliseconds(static_cast<long long>(value * 1000.0 + 0.5));
+    if (value > 0 && ms.count() == 0) {
+        bad_value(option, text, "below the resolution of 0.001 seconds (0 means never)");
+    }
+    return ms;
+}
+
+/// The file's text, without a leading UTF-8 byte order mark (some editors write one).
+std::string read_config_file(const std::string& path) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) {
+        throw usage_error("cannot read config file " + quote(path) + ": " + std::strerror(EISDIR));
+    }
+    std::ifstream in(path);
+    if (!in) {
+        throw usage_error("cannot read config file " + quote(path) + ": " + std::strerror(errno));
+    }
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (in.bad()) {
+        throw usage_error("cannot read config file " + quote(path) + ": " + std::strerror(errno));
+    }
+    auto content = text.str();
+    constexpr std::string_view bom = "\xEF\xBB\xBF";
+    if (std::string_view(content).substr(0, bom.size()) == bom) {
+        content.erase(0, bom.size());
+    }
+    return content;
 }
 
 std::vector<endpoint> endpoints_of(const po::variables_map& vm, const char* key) {
@@ -154,8 +183,8 @@ io_model parse_io_model(const std::string& text) {
     if (text == "reuse-port") {
         return io_model::reuse_port;
     }
-    throw usage_error("unknown io model '" + text +
-                      "' (expected per-thread, shared or reuse-port)");
+    throw usage_error("unknown io model " + quote(text) +
+                      " (expected per-thread, shared or reuse-port)");
 }
 
 std::string_view to_string(io_model model) noexcept {
@@ -194,8 +223,8 @@ parse_result parse_server_config(int argc, const char* const argv[]) {
         po::store(parsed, cli);
         po::store(parsed, vm);
         if (vm.count("stray")) {
-            throw usage_error("unexpected argument '" +
-                              vm["stray"].as<std::vector<std::string>>().front() + "'");
+            throw usage_error("unexpected argument " +
+                              quote(vm["stray"].as<std::vector<std::string>>().front()));
         }
         if (vm.count("help")) {
             std::ostringstream text;
@@ -212,23 +241,19 @@ parse_result parse_server_config(int argc, const char* const argv[]) {
         std::optional<std::string> file;
         if (vm.count("config")) {
             file = vm["config"].as<std::string>();
-            std::ifstream in(*file);
-            if (!in) {
-                throw usage_error("cannot read config file '" + *file +
-                                  "': " + std::strerror(errno));
-            }
+            std::istringstream in(read_config_file(*file));
             po::variables_map from_file;
             try {
                 po::store(po::parse_config_file(in, options), from_file);
             } catch (const po::error& e) {
-                throw usage_error("config file '" + *file + "': " + describe(e));
+                throw usage_error("config file " + quote(*file) + ": " + describe(e));
             }
             bool cli_has_endpoints = cli.count("listen") || cli.count("tcp") || cli.count("udp");
             for (const auto& [key, value] : from_file) {
                 bool endpoint_key = key == "listen" || key == "tcp" || key == "udp";
                 if (key == "config" || key == "help" || key == "version") {
-                    throw usage_error("config file '" + *file + "': option '" + key +
-                                      "' is only valid on the command line");
+                    throw usage_error("config file " + quote(*file) + ": option " + quote(key) +
+                                      " is only valid on the command line");
                 }
                 if (endpoint_key && cli_has_endpoints) {
                     continue;
@@ -245,6 +270,7 @@ parse_result parse_server_config(int argc, const char* const argv[]) {
 
         server_config config;
         config.config_file = file;
+        config.arguments.assign(argv + std::min(argc, 1), argv + argc);
         config.listen = endpoints_of(vm, "listen");
         config.tcp = endpoints_of(vm, "tcp");
         config.udp = endpoints_of(vm, "udp");

@@ -2,11 +2,15 @@
 
 #include <charconv>
 
+#include <net/if.h>
+
+#include "asio_echo/printable.hpp"
+
 namespace asio_echo {
 namespace {
 
 [[noreturn]] void fail(std::string_view text, std::string_view why) {
-    throw usage_error("invalid endpoint '" + std::string(text) + "': " + std::string(why));
+    throw usage_error("invalid endpoint " + quote(text) + ": " + std::string(why));
 }
 
 std::uint16_t parse_port(std::string_view text, std::string_view port) {
@@ -16,12 +20,29 @@ std::uint16_t parse_port(std::string_view text, std::string_view port) {
     unsigned long value = 0;
     auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
     if (ec == std::errc::result_out_of_range || (ec == std::errc{} && value > 65535)) {
-        fail(text, "port " + std::string(port) + " is out of range 0-65535");
+        fail(text, "port " + printable(port.substr(0, 200)) + " is out of range 0-65535");
     }
     if (ec != std::errc{} || end != port.data() + port.size()) {
-        fail(text, "port '" + std::string(port) + "' is not a number");
+        fail(text, "port " + quote(port) + " is not a number");
     }
     return static_cast<std::uint16_t>(value);
+}
+
+/// "fe80::1%eth0": the zone must name an interface that exists (or be its index); Asio would
+/// take an unknown name for no zone at all.
+void check_scope(std::string_view text, std::string_view host) {
+    auto percent = host.find('%');
+    if (percent == std::string_view::npos) {
+        return;
+    }
+    auto zone = host.substr(percent + 1);
+    if (zone.empty()) {
+        fail(text, "missing interface after '%'");
+    }
+    bool index = zone.find_first_not_of("0123456789") == std::string_view::npos;
+    if (!index && ::if_nametoindex(std::string(zone).c_str()) == 0) {
+        fail(text, "unknown interface " + quote(zone));
+    }
 }
 
 } // namespace
@@ -37,16 +58,24 @@ endpoint parse_endpoint(std::string_view text) {
             fail(text, "missing ']' after IPv6 address");
         }
         auto host = text.substr(1, close - 1);
+        check_scope(text, host);
         boost::system::error_code ec;
         auto address = boost::asio::ip::make_address_v6(std::string(host), ec);
         if (ec) {
-            fail(text, "'" + std::string(host) + "' is not an IPv6 address");
+            fail(text, quote(host) + " is not an IPv6 address");
         }
         auto rest = text.substr(close + 1);
         if (rest.empty() || rest.front() != ':') {
             fail(text, "expected ':PORT' after ']'");
         }
-        return {address.to_string(), parse_port(text, rest.substr(1))};
+        auto port = parse_port(text, rest.substr(1));
+        if (address.is_v4_mapped()) {
+            // Our IPv6 sockets are IPv6-only: such an address could never be bound.
+            auto v4 = boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, address);
+            fail(text, quote(host) + " is an IPv4-mapped address: write it as " + v4.to_string() +
+                           ":" + std::to_string(port));
+        }
+        return {address.to_string(), port};
     }
     auto colon = text.rfind(':');
     if (colon == std::string_view::npos) {
@@ -63,7 +92,7 @@ endpoint parse_endpoint(std::string_view text) {
         bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                   c == '.' || c == '-' || c == '_';
         if (!ok) {
-            fail(text, "host '" + std::string(host) + "' has an invalid character");
+            fail(text, "host " + quote(host) + " has an invalid character");
         }
     }
     if (host.find_first_not_of("0123456789.") == std::string_view::npos) {
@@ -71,7 +100,7 @@ endpoint parse_endpoint(std::string_view text) {
         boost::system::error_code ec;
         boost::asio::ip::make_address_v4(std::string(host), ec);
         if (ec) {
-            fail(text, "'" + std::string(host) + "' is not an IPv4 address");
+            fail(text, quote(host) + " is not an IPv4 address");
         }
     }
     return {std::string(host), parse_port(text, text.substr(colon + 1))};

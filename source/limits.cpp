@@ -4,6 +4,7 @@
 #include <charconv>
 
 #include "asio_echo/errors.hpp"
+#include "asio_echo/printable.hpp"
 
 namespace asio_echo {
 
@@ -36,10 +37,14 @@ udp_port_guard::udp_port_guard(const std::vector<std::uint16_t>& ports) {
 }
 
 std::vector<std::uint16_t> parse_port_list(std::string_view text) {
-    std::vector<std::uint16_t> ports;
-    if (text == "none") {
-        return ports;
-    }
+    auto bad = [text](std::string_view item, const char* why) {
+        throw usage_error("invalid port " + quote(item) + " in --udp-drop-ports " + quote(text) +
+                          why);
+    };
+    // A list adds to the defaults (naming one more port must not open the well-known ones);
+    // "none" first starts from an empty list instead.
+    std::vector<std::uint16_t> ports = udp_port_guard::default_ports();
+    bool first = true;
     std::size_t at = 0;
     while (at < text.size()) {
         auto end = text.find_first_of(", ", at);
@@ -51,14 +56,28 @@ std::vector<std::uint16_t> parse_port_list(std::string_view text) {
         if (item.empty()) {
             continue;
         }
+        if (item == "none") {
+            if (!first) {
+                bad(item, " ('none' must come first)");
+            }
+            ports.clear();
+            first = false;
+            continue;
+        }
+        first = false;
         unsigned value = 0;
         auto [stop, ec] = std::from_chars(item.data(), item.data() + item.size(), value);
         if (ec != std::errc{} || stop != item.data() + item.size() || value > 65535) {
-            throw usage_error("invalid port '" + std::string(item) + "' in --udp-drop-ports '" +
-                              std::string(text) + "'");
+            bad(item, "");
         }
         ports.push_back(static_cast<std::uint16_t>(value));
     }
+    if (first) {
+        throw usage_error("invalid value " + quote(text) +
+                          " for --udp-drop-ports: empty (write 'none' to drop none)");
+    }
+    std::sort(ports.begin(), ports.end());
+    ports.erase(std::unique(ports.begin(), ports.end()), ports.end());
     return ports;
 }
 

@@ -4,6 +4,8 @@
 #include <utility>
 #include <vector>
 
+#include "asio_echo/printable.hpp"
+
 namespace po = boost::program_options;
 
 namespace asio_echo {
@@ -30,25 +32,26 @@ void replace_once_each(std::string& text, const std::string& marker, const std::
 std::string describe(const po::error& e) {
     const auto* named = dynamic_cast<const po::error_with_option_name*>(&e);
     if (named == nullptr) {
-        return e.what();
+        return printable_line(e.what());
     }
-    std::vector<std::pair<std::string, std::string>> swapped; // marker, original word
+    // Words that need it are swapped for markers while Boost formats: what() returns a C
+    // string, so a NUL in a word would cut it there, and a word holding a placeholder loops.
+    std::vector<std::pair<std::string, std::string>> swapped; // marker, word as printed
     auto safe = *named;
     for (const auto& [key, word] : substitutions_of::of(*named)) {
-        if (word.find('%') != std::string::npos) {
-            auto marker = "\x1f" + std::to_string(swapped.size()) + "\x1f";
-            safe.set_substitute(key, marker);
-            swapped.emplace_back(marker, word);
+        if (word == printable(word) && word.find('%') == std::string::npos && word.size() <= 200) {
+            continue; // some words steer the formatting (the prefix): leave the plain ones
         }
-    }
-    if (swapped.empty()) {
-        return e.what();
+        auto marker = "\x1f" + std::to_string(swapped.size()) + "\x1f";
+        safe.set_substitute(key, marker);
+        auto shown = quote(word);
+        swapped.emplace_back(marker, shown.substr(1, shown.size() - 2));
     }
     std::string message = safe.what();
     for (const auto& [marker, word] : swapped) {
         replace_once_each(message, marker, word);
     }
-    return message;
+    return printable_line(message);
 }
 
 } // namespace asio_echo

@@ -157,8 +157,12 @@ void server::reload() {
     } else {
         // Only the log level changes at run time; endpoints and threads need a restart.
         try {
-            const char* argv[] = {"echo-server", "--config", config_.config_file->c_str()};
-            auto fresh = parse_server_config(3, argv);
+            // The whole command line again: it overrides the file now as it did at start.
+            std::vector<const char*> argv{"echo-server"};
+            for (const auto& argument : config_.arguments) {
+                argv.push_back(argument.c_str());
+            }
+            auto fresh = parse_server_config(static_cast<int>(argv.size()), argv.data());
             if (fresh.config) {
                 set_log_level(fresh.config->level);
                 log(log_level::notice, "received SIGHUP; re-read " + *config_.config_file);

@@ -55,6 +55,10 @@ struct server_config {
     std::optional<endpoint> metrics;             ///< GET /metrics served here; none = off
     bool reuse_port = false; ///< SO_REUSEPORT on every listener: processes share a port
     std::optional<std::string> config_file; ///< the file the values came from, if any
+    std::vector<std::string> arguments;     ///< the command line (without argv[0]): a reload
+                                            ///< parses it again, so it keeps overriding the file
+
+    friend bool operator==(const server_config&, const server_config&) = default;
 };
 
 /// The result of parsing: either a config to run, or text to print and exit 0 (--help,

@@ -2,6 +2,9 @@
 // Start-up failures and the exit codes main maps them to (sysexits.h numbering).
 
 #include <stdexcept>
+#include <string>
+
+#include "asio_echo/printable.hpp"
 
 namespace asio_echo {
 
@@ -14,17 +17,19 @@ enum exit_code : int {
     exit_os_error = 71,    ///< threads, signals or another OS call failed at start-up (EX_OSERR)
 };
 
-/// A bad command-line or config value. The message names the problem and the offending value.
+/// A bad command-line or config value. The message names the problem and the offending value;
+/// it is kept printable(), so what() is one line whatever the value held.
 class usage_error : public std::runtime_error {
 public:
-    using std::runtime_error::runtime_error;
+    explicit usage_error(const std::string& message) : std::runtime_error(printable(message)) {}
 };
 
 /// A listener could not be set up (resolve, open, bind, listen): exit 69.
-/// The message names the protocol, the address and the reason.
+/// The message names the protocol, the address and the reason (kept printable(), as above).
 class unavailable_error : public std::runtime_error {
 public:
-    using std::runtime_error::runtime_error;
+    explicit unavailable_error(const std::string& message)
+        : std::runtime_error(printable(message)) {}
 };
 
 } // namespace asio_echo

@@ -34,8 +34,9 @@ private:
     std::bitset<65536> dropped_; ///< one bit per port
 };
 
-/// Parses "0,7,19" (comma and/or space separated ports) or "none"; throws usage_error naming
-/// the bad item.
+/// Parses --udp-drop-ports: "40000,40001" (comma and/or space separated) is the default list
+/// and these ports; "none" alone is no port, "none,40000" only 40000. Sorted, no duplicates.
+/// Throws usage_error naming the bad item, or the empty value.
 std::vector<std::uint16_t> parse_port_list(std::string_view text);
 
 /// Per-source-address token buckets in a fixed-size table: memory stays bounded whatever the

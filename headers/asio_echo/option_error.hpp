@@ -9,8 +9,9 @@ namespace asio_echo {
 
 /// e.what(), except that it cannot hang: Program_options fills its message template by
 /// replacing each %placeholder% until none is left, so a user's word that itself holds the
-/// placeholder (`--%canonical_option%`) makes what() loop forever (Boost 1.81). Such words
-/// are swapped for markers while Boost formats, then put back in one pass.
+/// placeholder (`--%canonical_option%`) makes what() loop forever (Boost 1.81), and a NUL in
+/// a word would cut the C string what() returns. The words are swapped for markers while
+/// Boost formats, then put back printable and cut (see quote()) in one pass.
 std::string describe(const boost::program_options::error& e);
 
 } // namespace asio_echo

@@ -120,6 +120,22 @@ const bad_invocation bad_invocations[] = {
     {{"--config", "/nonexistent/echo-server.conf"},
      "echo-server: cannot read config file '/nonexistent/echo-server.conf': No such file or "
      "directory\n"},
+    {{"--config", "/"}, "echo-server: cannot read config file '/': Is a directory\n"},
+    {{"--idle-timeout", "0x10"},
+     "echo-server: invalid value '0x10' for --idle-timeout: not a "
+     "number\n"},
+    {{"--idle-timeout", "0.0001"},
+     "echo-server: invalid value '0.0001' for --idle-timeout: below the resolution of 0.001 "
+     "seconds (0 means never)\n"},
+    {{"--udp-drop-ports", ""},
+     "echo-server: invalid value '' for --udp-drop-ports: empty (write 'none' to drop none)\n"},
+    {{"--mode", "upper\nfake: x"},
+     "echo-server: unknown mode 'upper\\x0afake: x' (expected echo or upper)\n"},
+    {{"--listen", "[::ffff:127.0.0.1]:0"},
+     "echo-server: invalid endpoint '[::ffff:127.0.0.1]:0': '::ffff:127.0.0.1' is an IPv4-mapped "
+     "address: write it as 127.0.0.1:0\n"},
+    {{"--listen", "[fe80::1%nosuchif]:0"},
+     "echo-server: invalid endpoint '[fe80::1%nosuchif]:0': unknown interface 'nosuchif'\n"},
 };
 
 } // namespace
@@ -162,3 +178,64 @@ BOOST_AUTO_TEST_CASE(sigterm_with_no_connection_open_exits_0_at_once) {
     BOOST_TEST(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() <
                2.0);
 }
+
+BOOST_AUTO_TEST_CASE(a_notify_socket_that_is_no_socket_address_exits_64) {
+    // The service manager's environment is as wrong as a bad option: a restart cannot fix it
+    // (RestartPreventExitStatus=64), so it is a usage error, as echo-server(8) says.
+    auto result =
+        run_program(server_path, {"--listen", "127.0.0.1:0"}, {"NOTIFY_SOCKET=relative/notify"});
+    BOOST_TEST(result.code == 64);
+    BOOST_TEST(result.err ==
+               "echo-server: NOTIFY_SOCKET is neither a path nor '@name': 'relative/notify'\n");
+}
+
+namespace {
+
+/// Runs the server under a shell limit (`ulimit -n 6`, ...) so that start-up fails.
+run_result run_limited(const std::string& limit, const std::string& args) {
+    return run_program("/bin/sh", {"-c", limit + " && exec \"$0\" " + args, server_path});
+}
+
+bool one_line(const std::string& text) {
+    return !text.empty() && text.find('\n') == text.size() - 1;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(too_few_descriptors_exit_71_naming_what_failed) {
+    // Raising the limit one descriptor at a time, the event loops or the signal pipe fail
+    // first, until the listeners do (69). Below that, the dynamic loader itself fails (127):
+    // how low depends on the descriptors the test runner passes on.
+    bool saw_signals = false;
+    for (int files = 3; files <= 32; ++files) {
+        auto result =
+            run_limited("ulimit -n " + std::to_string(files), "--listen 127.0.0.1:0 --threads 1");
+        if (result.code == 127) {
+            continue;
+        }
+        if (result.code != 71) {
+            break;
+        }
+        BOOST_TEST_CONTEXT("ulimit -n " << files << ": " << result.err) {
+            BOOST_TEST(one_line(result.err));
+            bool named =
+                result.err == "echo-server: cannot set up signal handling: Too many open files\n" ||
+                result.err == "echo-server: cannot create the event loops: Too many open files\n";
+            BOOST_TEST(named);
+            saw_signals |= result.err.find("signal handling") != std::string::npos;
+        }
+    }
+    BOOST_TEST(saw_signals);
+}
+
+#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+BOOST_AUTO_TEST_CASE(threads_that_cannot_start_exit_71_naming_them) {
+    // 1024 stacks of 8 MiB do not fit in 200 MB of address space (as root, RLIMIT_NPROC
+    // would not apply).
+    auto result =
+        run_limited("ulimit -s 8192 && ulimit -v 200000", "--listen 127.0.0.1:0 --threads 1024");
+    BOOST_TEST(result.code == 71);
+    BOOST_TEST(result.err ==
+               "echo-server: cannot start 1024 io threads: Resource temporarily unavailable\n");
+}
+#endif

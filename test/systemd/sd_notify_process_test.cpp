@@ -3,6 +3,8 @@
 // READY=1 (only once the ports accept), WATCHDOG=1 cadence, STATUS= figures after traffic,
 // RELOADING=1/READY=1 around SIGHUP, STOPPING=1 and exit 0 on SIGTERM.
 #define BOOST_TEST_MODULE sd_notify_process
+#include <boost/test/data/monomorphic.hpp>
+#include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include <chrono>
@@ -217,6 +219,34 @@ BOOST_AUTO_TEST_CASE(a_broken_config_on_sighup_keeps_serving_and_still_sends_rea
     BOOST_TEST(stream.receive_exactly(5) == "still");
     stream.shutdown_send();
     BOOST_TEST(stream.receive_until_eof().empty());
+    s.server.send_signal(SIGTERM);
+    BOOST_TEST(s.server.wait_exit(10s).value_or(-1) == 0, s.server.err());
+}
+
+BOOST_DATA_TEST_CASE(sighup_keeps_the_command_line_over_the_file,
+                     boost::unit_test::data::make({"", "error"}), level) {
+    // The file sets a stats line every 10 ms and no level; the command line may set one.
+    temp_dir dir;
+    auto config = dir.path() + "/echo-server.conf";
+    write_file(config, "stats-interval = 0.01\n");
+    notify_listener manager(dir.path() + "/notify");
+    std::vector<std::string> args = {"--config", config};
+    if (*level != '\0') {
+        args.insert(args.end(), {"--log-level", level});
+    }
+    notified_server s(manager, args);
+    BOOST_REQUIRE_MESSAGE(manager.wait_for("READY=1", 15s, true), s.server.err());
+    s.server.send_signal(SIGHUP);
+    BOOST_REQUIRE(manager.wait_for("RELOADING=1\nMONOTONIC_USEC=", 5s, true));
+    BOOST_REQUIRE(manager.wait_for("READY=1", 5s));
+    auto before = s.server.err().size();
+    // 50 intervals: at the default level (the control) stats lines come; at error, none.
+    auto stats = s.server.wait_for_stderr_line(": stats ", 500ms);
+    if (*level == '\0') {
+        BOOST_TEST(stats.has_value(), s.server.err());
+    } else {
+        BOOST_TEST(!stats.has_value(), "after the reload: " << s.server.err().substr(before));
+    }
     s.server.send_signal(SIGTERM);
     BOOST_TEST(s.server.wait_exit(10s).value_or(-1) == 0, s.server.err());
 }

@@ -3,6 +3,8 @@
 #include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <fstream>
 #include <string>
@@ -195,4 +197,113 @@ BOOST_DATA_TEST_CASE(bad_arguments_give_one_line_naming_the_problem, bdata::make
     auto message = usage_message(c.args);
     BOOST_TEST(message == c.message);
     BOOST_TEST(message.find('\n') == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(a_directory_as_config_file_is_a_usage_error) {
+    BOOST_TEST(usage_message({"--config", "/"}) == "cannot read config file '/': Is a directory");
+}
+
+BOOST_AUTO_TEST_CASE(a_utf8_byte_order_mark_before_the_first_key_is_accepted) {
+    config_file file("\xEF\xBB\xBFmode = upper\n");
+    BOOST_TEST((config_of({"--config", file.path}).echo_mode == mode::upper));
+}
+
+BOOST_AUTO_TEST_CASE(durations_below_1_ms_are_refused_and_0_means_never) {
+    BOOST_TEST(usage_message({"--idle-timeout", "0.0001"}) ==
+               "invalid value '0.0001' for --idle-timeout: below the resolution of 0.001 seconds"
+               " (0 means never)");
+    BOOST_TEST(usage_message({"--stats-interval", "0.000001"}) ==
+               "invalid value '0.000001' for --stats-interval: below the resolution of 0.001"
+               " seconds (0 means never)");
+    auto c =
+        config_of({"--idle-timeout", "0", "--stats-interval", "0.001", "--drain-timeout", "1.5"});
+    BOOST_TEST(c.idle_timeout.count() == 0);
+    BOOST_TEST(c.stats_interval.count() == 1);
+    BOOST_TEST(c.drain_timeout.count() == 1500);
+}
+
+namespace {
+
+const char* const number_options[] = {"threads",       "buffer-size",   "max-connections",
+                                      "udp-rate",      "udp-burst",     "idle-timeout",
+                                      "drain-timeout", "stats-interval"};
+// One syntax everywhere: plain decimal digits (seconds may add ".digits").
+const char* const not_numbers[] = {"0x10", "1e3", "inf", "nan", " 5",  "+5",   "-5",
+                                   "5 ",   "",    "1.",  ".5",  "1,5", "0x1p4"};
+
+} // namespace
+
+BOOST_DATA_TEST_CASE(every_number_has_one_plain_decimal_syntax,
+                     bdata::make(number_options) * bdata::make(not_numbers), option, text) {
+    BOOST_TEST(usage_message({std::string("--") + option, text}) ==
+               std::string("invalid value '") + text + "' for --" + option + ": not a number");
+}
+
+BOOST_AUTO_TEST_CASE(udp_drop_ports_add_to_the_defaults_and_none_clears_them) {
+    auto added = config_of({"--udp-drop-ports", "40000"}).udp_drop_ports;
+    for (unsigned port : {7u, 19u, 53u, 123u, 40000u}) {
+        BOOST_TEST((std::find(added.begin(), added.end(), port) != added.end()), port);
+    }
+    BOOST_TEST(added.size() == config_of({}).udp_drop_ports.size() + 1);
+    BOOST_TEST(config_of({"--udp-drop-ports", "none"}).udp_drop_ports.empty());
+    BOOST_TEST((config_of({"--udp-drop-ports", "none,40000"}).udp_drop_ports ==
+                std::vector<std::uint16_t>{40000}));
+    config_file file("udp-drop-ports = 40000\n");
+    BOOST_TEST(config_of({"--config", file.path}).udp_drop_ports == added);
+    BOOST_TEST(usage_message({"--udp-drop-ports", ""}) ==
+               "invalid value '' for --udp-drop-ports: empty (write 'none' to drop none)");
+    BOOST_TEST(usage_message({"--udp-drop-ports", "7,none"}) ==
+               "invalid port 'none' in --udp-drop-ports '7,none' ('none' must come first)");
+}
+
+BOOST_AUTO_TEST_CASE(messages_are_one_printable_line_with_values_cut) {
+    // A newline or an escape sequence in a value is shown escaped, never executed.
+    BOOST_TEST(usage_message({"--mode", "upper\nfake: x"}) ==
+               "unknown mode 'upper\\x0afake: x' (expected echo or upper)");
+    config_file escape("mode = \x1b]0;owned\x07\n");
+    BOOST_TEST(usage_message({"--config", escape.path}) ==
+               "unknown mode '\\x1b]0;owned\\x07' (expected echo or upper)");
+    // A NUL in a key no longer ends the message.
+    config_file nul(std::string("li\0sten = 127.0.0.1:1\n", 22));
+    BOOST_TEST(usage_message({"--config", nul.path}) ==
+               "config file '" + nul.path + "': unrecognised option 'li\\x00sten'");
+    // A huge value is cut to 200 bytes with a mark; what failed is still named.
+    config_file huge("threads = " + std::string(1 << 20, '9') + "\n");
+    auto message = usage_message({"--config", huge.path});
+    BOOST_TEST(message ==
+               "invalid value '" + std::string(200, '9') + "...' for --threads: must be 1 to 1024");
+}
+
+BOOST_AUTO_TEST_CASE(reload_arguments_are_the_command_line) {
+    config_file file("stats-interval = 1\n");
+    auto c = config_of({"-c", file.path, "--log-level", "error"});
+    BOOST_TEST((c.arguments == std::vector<std::string>{"-c", file.path, "--log-level", "error"}));
+    // Parsed again, as a reload does, the command line still overrides the file.
+    std::vector<std::string> again = c.arguments;
+    auto fresh = config_of(again);
+    BOOST_TEST((fresh.level == log_level::error));
+    BOOST_TEST(fresh.stats_interval.count() == 1000);
+}
+
+BOOST_AUTO_TEST_CASE(shipped_config_shows_the_real_defaults) {
+    // Each "#key = value" line of the shipped config, uncommented, must change nothing; lines
+    // marked "# example" show a value that is not the default.
+    std::ifstream in(SHIPPED_CONFIG);
+    BOOST_REQUIRE(in);
+    auto defaults = config_of({});
+    int claims = 0;
+    for (std::string line; std::getline(in, line);) {
+        bool setting = line.size() > 1 && line[0] == '#' && line[1] >= 'a' && line[1] <= 'z' &&
+                       line.find(" = ") != std::string::npos;
+        if (!setting || line.find("# example") != std::string::npos) {
+            continue;
+        }
+        config_file file(line.substr(1) + "\n");
+        auto c = config_of({"--config", file.path});
+        c.config_file.reset();
+        c.arguments.clear();
+        BOOST_TEST((c == defaults), "not the default: " << line);
+        ++claims;
+    }
+    BOOST_TEST(claims >= 13);
 }

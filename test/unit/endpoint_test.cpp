@@ -31,7 +31,7 @@ const good_case good_cases[] = {
     {"[::1]:7", "::1", 7, "[::1]:7"},
     {"[::]:9999", "::", 9999, "[::]:9999"},
     {"[2001:db8:0:0::1]:80", "2001:db8::1", 80, "[2001:db8::1]:80"},
-    {"[::ffff:127.0.0.1]:1", "::ffff:127.0.0.1", 1, "[::ffff:127.0.0.1]:1"},
+    {"[fe80::1%lo]:7", "fe80::1%lo", 7, "[fe80::1%lo]:7"},
     {"localhost:9999", "localhost", 9999, "localhost:9999"},
     {"echo-1.example:00080", "echo-1.example", 80, "echo-1.example:80"},
 };
@@ -66,6 +66,14 @@ const bad_case bad_cases[] = {
     {"256.0.0.1:80", "invalid endpoint '256.0.0.1:80': '256.0.0.1' is not an IPv4 address"},
     {"1.2.3:80", "invalid endpoint '1.2.3:80': '1.2.3' is not an IPv4 address"},
     {"ho st:80", "invalid endpoint 'ho st:80': host 'ho st' has an invalid character"},
+    // A v6-only socket cannot bind a v4-mapped address: say which form works.
+    {"[::ffff:127.0.0.1]:0", "invalid endpoint '[::ffff:127.0.0.1]:0': '::ffff:127.0.0.1' is an "
+                             "IPv4-mapped address: write it as 127.0.0.1:0"},
+    {"[fe80::1%nosuchif]:0",
+     "invalid endpoint '[fe80::1%nosuchif]:0': unknown interface 'nosuchif'"},
+    {"[fe80::1%]:0", "invalid endpoint '[fe80::1%]:0': missing interface after '%'"},
+    // Values are quoted printable and cut: one short line whatever the input.
+    {"\x1b[2J:1", "invalid endpoint '\\x1b[2J:1': host '\\x1b[2J' has an invalid character"},
 };
 
 } // namespace
