@@ -96,7 +96,10 @@ asio::awaitable<void> run_udp_responder(asio::ip::udp::socket& socket, const udp
                 counts.bytes_in += data.size();
                 if (env.guard.drops(sender.port())) {
                     ++counts.guard;
-                    reporter.dropped("guarded source port", sender);
+                    reporter.dropped(env.guard.is_own_port(sender.port())
+                                         ? "source port is one of this server's UDP ports"
+                                         : "guarded source port",
+                                     sender);
                 } else if (batch.truncated(i)) {
                     ++counts.oversize;
                     reporter.dropped("oversized datagram", sender);
