@@ -377,7 +377,7 @@ void server::start() {
         asio::co_spawn(
             housekeeping_,
             every(new_timer(), config_.stats_interval,
-                  [this] { log(log_level::notice, "stats " + counters_.snapshot().to_line()); }),
+                  [this] { log(log_level::info, "stats " + counters_.snapshot().to_line()); }),
             log_failure{"stats log"});
     }
     pool_.start();
