@@ -120,12 +120,9 @@ asio::awaitable<void> run_accept_loop(asio::ip::tcp::acceptor& acceptor,
                 env.counters.session_ended(lasted);
                 log_failure{"tcp session", &session_failure_lines}(e);
                 if (!peer.empty()) {
-                    log(log_level::debug,
-                        "tcp connection from " + peer + " closed after " +
-                            std::to_string(
-                                std::chrono::duration_cast<std::chrono::milliseconds>(lasted)
-                                    .count()) +
-                            " ms");
+                    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(lasted);
+                    log(log_level::debug, "tcp connection from " + peer + " closed after " +
+                                              std::to_string(ms.count()) + " ms");
                 }
             });
     }

@@ -28,8 +28,8 @@ inline constexpr auto nothrow_in_place = boost::asio::as_tuple(boost::asio::defe
 /// (unlike `detached`) and never takes the process down.
 struct log_failure {
     const char* what; ///< names the coroutine in the log line
-    log_limiter* limiter =
-        nullptr; ///< for coroutines traffic starts (sessions): one line per period
+    /// Set for coroutines that traffic starts (sessions): then one line per its period.
+    log_limiter* limiter = nullptr;
 
     void operator()(const std::exception_ptr& failure) const {
         if (!failure) {
