@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <random>
 
 #include "asio_echo/errors.hpp"
 #include "asio_echo/printable.hpp"
@@ -81,11 +82,73 @@ std::vector<std::uint16_t> parse_port_list(std::string_view text) {
     return ports;
 }
 
+namespace {
+
+constexpr std::size_t ways_per_set = 8;
+
+std::uint64_t rotl(std::uint64_t x, int b) {
+    return (x << b) | (x >> (64 - b));
+}
+
+std::uint64_t little_endian_word(const unsigned char* bytes) {
+    std::uint64_t word = 0;
+    for (int i = 7; i >= 0; --i) {
+        word = (word << 8) | bytes[i];
+    }
+    return word;
+}
+
+} // namespace
+
 udp_rate_limiter::udp_rate_limiter(double rate, double burst, std::size_t table_size)
-    : rate_(rate), burst_(std::max(1.0, burst)), table_(std::max<std::size_t>(1, table_size)) {}
+    : rate_(rate), burst_(std::max(1.0, burst)),
+      ways_(std::clamp<std::size_t>(table_size, 1, ways_per_set)),
+      sets_(std::max<std::size_t>(1, table_size / ways_)), table_(sets_ * ways_) {
+    // A fresh key per limiter: which sources share a set is nobody's guess.
+    std::random_device random;
+    for (auto& word : seed_) {
+        word = (std::uint64_t{random()} << 32) ^ random();
+    }
+}
+
+std::uint64_t udp_rate_limiter::hash(const key_type& key) const noexcept {
+    // SipHash-1-3 of the 16 address bytes under seed_: keyed, so collisions cannot be chosen.
+    std::uint64_t v0 = seed_[0] ^ 0x736f6d6570736575ull, v1 = seed_[1] ^ 0x646f72616e646f6dull,
+                  v2 = seed_[0] ^ 0x6c7967656e657261ull, v3 = seed_[1] ^ 0x7465646279746573ull;
+    auto round = [&] {
+        v0 += v1;
+        v1 = rotl(v1, 13) ^ v0;
+        v0 = rotl(v0, 32);
+        v2 += v3;
+        v3 = rotl(v3, 16) ^ v2;
+        v0 += v3;
+        v3 = rotl(v3, 21) ^ v0;
+        v2 += v1;
+        v1 = rotl(v1, 17) ^ v2;
+        v2 = rotl(v2, 32);
+    };
+    auto absorb = [&](std::uint64_t m) {
+        v3 ^= m;
+        round();
+        v0 ^= m;
+    };
+    absorb(little_endian_word(key.data()));
+    absorb(little_endian_word(key.data() + 8));
+    absorb(std::uint64_t{16} << 56); // the length block
+    v2 ^= 0xff;
+    round();
+    round();
+    round();
+    return v0 ^ v1 ^ v2 ^ v3;
+}
+
+double udp_rate_limiter::refilled(const bucket& b, clock::time_point now) const {
+    auto elapsed = std::max(0.0, std::chrono::duration<double>(now - b.last).count());
+    return std::min(burst_, b.tokens + elapsed * rate_);
+}
 
 bool udp_rate_limiter::allow(const boost::asio::ip::address& source, clock::time_point now) {
-    std::array<unsigned char, 16> key{};
+    key_type key{};
     if (source.is_v4()) {
         auto bytes =
             boost::asio::ip::make_address_v6(boost::asio::ip::v4_mapped, source.to_v4()).to_bytes();
@@ -94,23 +157,35 @@ bool udp_rate_limiter::allow(const boost::asio::ip::address& source, clock::time
         auto bytes = source.to_v6().to_bytes();
         std::copy(bytes.begin(), bytes.end(), key.begin());
     }
-    // FNV-1a over the address: cheap, and spreads neighbouring addresses.
-    std::uint64_t hash = 1469598103934665603ull;
-    for (auto byte : key) {
-        hash = (hash ^ byte) * 1099511628211ull;
+    auto* set = &table_[(hash(key) % sets_) * ways_];
+    bucket* found = nullptr;
+    bucket* unused = nullptr;
+    bucket* full = nullptr; // the least recently used of the full ones
+    for (std::size_t way = 0; way < ways_ && !found; ++way) {
+        auto& b = set[way];
+        if (!b.used) {
+            unused = unused ? unused : &b;
+        } else if (b.key == key) {
+            found = &b;
+        } else if (refilled(b, now) >= burst_ && (!full || b.last < full->last)) {
+            full = &b;
+        }
     }
-    auto& slot = table_[hash % table_.size()];
-    if (!slot.used || slot.key != key) {
-        slot = bucket{key, true, burst_, now};
-    } else {
-        auto elapsed = std::chrono::duration<double>(now - slot.last).count();
-        slot.tokens = std::min(burst_, slot.tokens + elapsed * rate_);
-        slot.last = now;
+    if (!found) {
+        found = unused ? unused : full;
+        if (!found) {
+            // Every bucket here holds a debt: forgetting one would forgive it. The newcomer
+            // waits until one refills (at most burst / rate seconds after its last datagram).
+            return false;
+        }
+        *found = bucket{key, true, burst_, now};
     }
-    if (slot.tokens < 1.0) {
+    found->tokens = refilled(*found, now);
+    found->last = now;
+    if (found->tokens < 1.0) {
         return false;
     }
-    slot.tokens -= 1.0;
+    found->tokens -= 1.0;
     return true;
 }
 

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <mutex>
 #include <string>
 
 #include <sys/stat.h>
@@ -94,12 +95,7 @@ void set_log_level(log_level level) noexcept {
 }
 
 bool log_enabled(log_level level) noexcept {
-    auto current = threshold.load(std::memory_order_relaxed);
-    // Notices (the listening lines scripts wait for) are quiet only at "error".
-    if (level == log_level::notice) {
-        return current != log_level::error;
-    }
-    return level <= current;
+    return level <= threshold.load(std::memory_order_relaxed);
 }
 
 void log(log_level level, std::string_view message) {
@@ -135,6 +131,29 @@ void log(log_level level, std::string_view message) {
         }
         done += static_cast<std::size_t>(n);
     }
+}
+
+std::string more_since(std::uint64_t n) {
+    return n == 0 ? std::string() : " (" + std::to_string(n) + " more since the last line)";
+}
+
+std::optional<std::uint64_t> log_limiter::admit(clock::time_point now,
+                                                std::uint64_t events) noexcept {
+    auto at = now.time_since_epoch().count();
+    if (at < next_.load(std::memory_order_acquire)) {
+        held_.fetch_add(events, std::memory_order_relaxed);
+        return std::nullopt;
+    }
+    std::lock_guard<std::mutex> lock(admitting_);
+    if (at < next_.load(std::memory_order_relaxed)) {
+        held_.fetch_add(events, std::memory_order_relaxed); // another thread let it out
+        return std::nullopt;
+    }
+    // Take the count before publishing the new period: an event counted by a thread that saw
+    // the new period belongs to the next line, not to this one.
+    auto held = held_.exchange(0, std::memory_order_relaxed);
+    next_.store(at + period_.count(), std::memory_order_release);
+    return held;
 }
 
 } // namespace asio_echo

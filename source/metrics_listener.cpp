@@ -145,6 +145,9 @@ asio::awaitable<void> serve_scraper(tcp::socket socket, const metrics_env& env) 
     stream.socket().close(ignored);
 }
 
+/// A scraper's failure is traffic's doing: one line per 10 s.
+log_limiter scrape_failure_lines;
+
 } // namespace
 
 asio::awaitable<void> run_metrics_listener(tcp::acceptor& acceptor,
@@ -168,7 +171,7 @@ asio::awaitable<void> run_metrics_listener(tcp::acceptor& acceptor,
             continue;
         }
         asio::co_spawn(executor, serve_scraper(std::move(socket), env),
-                       log_failure{"metrics connection"});
+                       log_failure{"metrics connection", &scrape_failure_lines});
     }
 }
 

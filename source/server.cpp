@@ -335,6 +335,11 @@ void server::start() {
     // A peer that resets while we write must end its session, not the process.
     std::signal(SIGPIPE, SIG_IGN);
     bind_all();
+    // Our own UDP ports, as bound (port 0 resolved, systemd's sockets included), join the
+    // guard before any datagram loop reads it.
+    for (const auto& ep : udp_bound_) {
+        guard_.add_own_port(ep.port());
+    }
 
     for (auto& acceptor : acceptors_) {
         if (pool_.shared()) {
@@ -402,7 +407,7 @@ void server::start() {
         asio::co_spawn(
             housekeeping_,
             every(new_timer(), config_.stats_interval,
-                  [this] { log(log_level::notice, "stats " + counters_.snapshot().to_line()); }),
+                  [this] { log(log_level::info, "stats " + counters_.snapshot().to_line()); }),
             log_failure{"stats log"});
     }
     pool_.start();

@@ -8,6 +8,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "asio_echo/coro.hpp"
+#include "asio_echo/endpoint.hpp"
 
 namespace asio_echo {
 
@@ -30,12 +31,20 @@ struct heap_allocator {
     }
 };
 
+/// Lines traffic can trigger: one per 10 s each, however many clients come.
+log_limiter accept_failure_lines;
+log_limiter accept_recovery_lines;
+log_limiter connection_limit_lines;
+log_limiter session_failure_lines;
+
 } // namespace
 
 asio::awaitable<void> accept_backoff::failed(const boost::system::error_code& ec,
                                              asio::steady_timer& pause) {
     if (failures_++ == 0) {
-        log(log_level::warn, prefix_ + "accept failed: " + ec.message() + "; retrying");
+        accept_failure_lines.log(log_level::warn, [&] {
+            return prefix_ + "accept failed: " + ec.message() + "; retrying";
+        });
     }
     pause.expires_after(std::chrono::milliseconds(100));
     co_await pause.async_wait(nothrow);
@@ -43,8 +52,9 @@ asio::awaitable<void> accept_backoff::failed(const boost::system::error_code& ec
 
 void accept_backoff::accepted() {
     if (failures_ > 0) {
-        log(log_level::notice,
-            prefix_ + "accepting again after " + std::to_string(failures_) + " failures");
+        accept_recovery_lines.log(log_level::notice, [&] {
+            return prefix_ + "accepting again after " + std::to_string(failures_) + " failures";
+        });
         failures_ = 0;
     }
 }
@@ -64,7 +74,8 @@ asio::awaitable<bool> reserve_slot(asio::ip::tcp::acceptor& acceptor, asio::stea
         if (!limited) {
             limited = true;
             bump(env.counters.connections_limited);
-            log(log_level::warn, "connection limit reached; new connections wait");
+            connection_limit_lines.log(
+                log_level::warn, [] { return "connection limit reached; new connections wait"; });
         }
         env.connections.wait_for_slot(pause);
         if (!env.connections.try_reserve()) {
@@ -131,11 +142,26 @@ asio::awaitable<void> run_accept_loop(asio::ip::tcp::acceptor& acceptor,
         bump(env.counters.connections_accepted);
         // Latency matters more than packet count for an echo: do not wait for Nagle.
         socket.set_option(asio::ip::tcp::no_delay(true), ec);
-        asio::co_spawn(executor, run_tcp_session<Executor>(std::move(socket), env),
-                       [&env, started = std::chrono::steady_clock::now()](std::exception_ptr e) {
-                           env.counters.session_ended(std::chrono::steady_clock::now() - started);
-                           log_failure{"tcp session"}(e);
-                       });
+        std::string peer; // formatted only for the debug lines
+        if (log_enabled(log_level::debug)) {
+            boost::system::error_code peer_ec;
+            auto remote = socket.remote_endpoint(peer_ec);
+            peer = peer_ec ? "?" : format_endpoint(remote.address(), remote.port());
+            log(log_level::debug, "tcp connection from " + peer + " accepted");
+        }
+        asio::co_spawn(
+            executor, run_tcp_session<Executor>(std::move(socket), env),
+            [&env, started = std::chrono::steady_clock::now(),
+             peer = std::move(peer)](std::exception_ptr e) {
+                auto lasted = std::chrono::steady_clock::now() - started;
+                env.counters.session_ended(lasted);
+                log_failure{"tcp session", &session_failure_lines}(e);
+                if (!peer.empty()) {
+                    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(lasted);
+                    log(log_level::debug, "tcp connection from " + peer + " closed after " +
+                                              std::to_string(ms.count()) + " ms");
+                }
+            });
     }
     boost::system::error_code ignored;
     acceptor.close(ignored); // the backlog is empty: new clients are refused from here

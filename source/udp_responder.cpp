@@ -14,25 +14,36 @@ namespace asio = boost::asio;
 
 namespace {
 
-/// Logs drops at most once per period, with how many there were since the last line, so a
-/// flood cannot flood the log too.
+/// The drop line of every datagram loop: one per 10 s, so a flood cannot flood the log too.
+log_limiter drop_lines;
+
+/// Collects a batch's drops, and reports them through drop_lines with the latest reason.
 class drop_reporter {
 public:
     void dropped(const char* why, const asio::ip::udp::endpoint& from) {
         ++count_;
-        auto now = std::chrono::steady_clock::now();
-        if (now - last_ < std::chrono::seconds(10)) {
+        why_ = why;
+        from_ = from;
+    }
+
+    /// Ends the batch.
+    void flush(std::chrono::steady_clock::time_point now) {
+        if (count_ == 0 || !log_enabled(log_level::warn)) {
+            count_ = 0;
             return;
         }
-        last_ = now;
-        log(log_level::warn, "dropped " + std::to_string(count_) + " datagram(s); latest: " + why +
-                                 " from " + format_endpoint(from.address(), from.port()));
+        if (auto held = drop_lines.admit(now, count_)) {
+            log(log_level::warn, "dropped " + std::to_string(*held + count_) +
+                                     " datagram(s); latest: " + why_ + " from " +
+                                     format_endpoint(from_.address(), from_.port()));
+        }
         count_ = 0;
     }
 
 private:
     std::uint64_t count_ = 0;
-    std::chrono::steady_clock::time_point last_{};
+    const char* why_ = "";
+    asio::ip::udp::endpoint from_;
 };
 
 /// Counts locally and adds to the shared counters once per batch.
@@ -96,7 +107,10 @@ asio::awaitable<void> run_udp_responder(asio::ip::udp::socket& socket, const udp
                 counts.bytes_in += data.size();
                 if (env.guard.drops(sender.port())) {
                     ++counts.guard;
-                    reporter.dropped("guarded source port", sender);
+                    reporter.dropped(env.guard.is_own_port(sender.port())
+                                         ? "source port is one of this server's UDP ports"
+                                         : "guarded source port",
+                                     sender);
                 } else if (batch.truncated(i)) {
                     ++counts.oversize;
                     reporter.dropped("oversized datagram", sender);
@@ -124,6 +138,7 @@ asio::awaitable<void> run_udp_responder(asio::ip::udp::socket& socket, const udp
                 }
             }
             counts.flush(env.counters);
+            reporter.flush(now);
             if (received < batch.capacity()) {
                 break; // the socket is drained
             }

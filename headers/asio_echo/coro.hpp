@@ -28,17 +28,25 @@ inline constexpr auto nothrow_in_place = boost::asio::as_tuple(boost::asio::defe
 /// (unlike `detached`) and never takes the process down.
 struct log_failure {
     const char* what; ///< names the coroutine in the log line
+    /// Set for coroutines that traffic starts (sessions): then one line per its period.
+    log_limiter* limiter = nullptr;
 
     void operator()(const std::exception_ptr& failure) const {
         if (!failure) {
             return;
         }
+        std::string line = std::string(what) + " failed: ";
         try {
             std::rethrow_exception(failure);
         } catch (const std::exception& e) {
-            log(log_level::error, std::string(what) + " failed: " + e.what());
+            line += e.what();
         } catch (...) {
-            log(log_level::error, std::string(what) + " failed: unknown exception");
+            line += "unknown exception";
+        }
+        if (limiter) {
+            limiter->log(log_level::error, [&] { return line; });
+        } else {
+            log(log_level::error, line);
         }
     }
 };

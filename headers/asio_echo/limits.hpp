@@ -16,8 +16,9 @@ namespace asio_echo {
 
 /// Source ports whose datagrams are dropped unanswered: port 0 and services that answer by
 /// themselves (echo, chargen, DNS, NTP, ...), so that two such services cannot be made to
-/// ping-pong for ever and our port cannot be aimed at them. Immutable after construction;
-/// thread safe to read.
+/// ping-pong for ever and our port cannot be aimed at them; and the server's own UDP ports,
+/// added once bound. Not thread safe to change: add ports before the datagram loops start,
+/// then it is read-only and thread safe to read.
 class udp_port_guard {
 public:
     /// The default list: 0, 7, 13, 17, 19, 37, 53, 123, 137, 138, 161, 162, 389, 1900, 5353,
@@ -30,8 +31,20 @@ public:
     /// True when a datagram from this source port must be dropped.
     bool drops(std::uint16_t source_port) const noexcept { return dropped_[source_port]; }
 
+    /// Drops datagrams from one of this server's own UDP ports too: the same port on another
+    /// host is another echo service (say, 9999 on both), and two of our own ports could
+    /// answer each other. Call before the datagram loops start.
+    void add_own_port(std::uint16_t port) noexcept {
+        dropped_.set(port);
+        own_.set(port);
+    }
+
+    /// True when port was added by add_own_port(), for the drop's reason.
+    bool is_own_port(std::uint16_t port) const noexcept { return own_[port]; }
+
 private:
     std::bitset<65536> dropped_; ///< one bit per port
+    std::bitset<65536> own_;     ///< the server's own ports, a subset of dropped_
 };
 
 /// Parses --udp-drop-ports: "40000,40001" (comma and/or space separated) is the default list
@@ -40,28 +53,41 @@ private:
 std::vector<std::uint16_t> parse_port_list(std::string_view text);
 
 /// Per-source-address token buckets in a fixed-size table: memory stays bounded whatever the
-/// number of (possibly spoofed) sources; a source whose slot is taken over by another starts
-/// again with a full bucket. Not thread safe: one per UDP socket loop.
+/// number of (possibly spoofed) sources, and no source ever gains from sharing it. Sources
+/// are placed by a hash keyed at random per limiter (so nobody can aim at one set) into sets
+/// of a few buckets; a newcomer takes a free bucket or a full one (its source owes nothing,
+/// so forgetting it forgives nothing), and is refused while every bucket of its set holds a
+/// debt. Not thread safe: one per UDP socket loop.
 class udp_rate_limiter {
 public:
     using clock = std::chrono::steady_clock;
 
-    /// rate datagrams per second per source, bursts of up to burst; table_size slots.
+    /// rate datagrams per second per source, bursts of up to burst; table_size buckets in
+    /// sets of 8 (fewer when the table is smaller).
     udp_rate_limiter(double rate, double burst, std::size_t table_size = 4096);
 
-    /// Takes a token for source at now; false when its bucket is empty (drop the datagram).
+    /// Takes a token for source at now; false when its bucket is empty, or when it has none
+    /// and none can be freed without forgiving a debt (drop the datagram).
     bool allow(const boost::asio::ip::address& source, clock::time_point now);
 
 private:
+    using key_type = std::array<unsigned char, 16>; ///< IPv6 bytes, or IPv4-mapped
     struct bucket {
-        std::array<unsigned char, 16> key{}; ///< IPv6 bytes, or IPv4-mapped
+        key_type key{};
         bool used = false;
         double tokens = 0;
         clock::time_point last{};
     };
+    /// The bucket's tokens at now, refilled since its last use.
+    double refilled(const bucket& b, clock::time_point now) const;
+    std::uint64_t hash(const key_type& key) const noexcept;
+
     double rate_;
     double burst_;
-    std::vector<bucket> table_;
+    std::size_t ways_;                  ///< buckets per set
+    std::size_t sets_;                  ///< table_.size() / ways_
+    std::array<std::uint64_t, 2> seed_; ///< the hash key, random per limiter
+    std::vector<bucket> table_;         ///< sets_ sets of ways_ buckets, set after set
 };
 
 } // namespace asio_echo

@@ -19,7 +19,8 @@ using executor_picker = std::function<Executor()>;
 /// What an accept loop does when accepting fails (EMFILE, ENFILE, ENOBUFS, ENOMEM,
 /// ECONNABORTED): the listener is fine, the moment is not. The first failure of a burst is
 /// logged, every retry waits 100 ms so that the loop never spins, and the first connection
-/// accepted after a burst logs how many failures it ended.
+/// accepted after a burst logs how many failures it ended; each of the two lines at most
+/// once per 10 s (clients can cause the bursts).
 class accept_backoff {
 public:
     /// `prefix` starts the log lines ("" or "metrics: ").

@@ -24,7 +24,8 @@ struct udp_env {
 
 /// Answers each datagram with its transformed copy, sent to its sender, until the socket is
 /// closed. Zero-length datagrams get zero-length answers. Datagrams from guarded source
-/// ports, or over a source's rate, are dropped and counted; send failures (say, an ICMP error
+/// ports (the server's own among them), or over a source's rate, are dropped, counted and
+/// logged at most once per 10 s for all loops; send failures (say, an ICMP error
 /// left by an earlier peer) are counted and do not end the loop. Run it on the socket's
 /// executor; one loop per socket.
 boost::asio::awaitable<void> run_udp_responder(boost::asio::ip::udp::socket& socket,

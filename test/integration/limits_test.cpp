@@ -1,12 +1,19 @@
 #define BOOST_TEST_MODULE limits_in_process
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include <arpa/inet.h>
+#include <netinet/ip.h>
+#include <netinet/udp.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "eventually.hpp"
 #include "net.hpp"
@@ -150,6 +157,136 @@ BOOST_AUTO_TEST_CASE(stop_drains_a_streaming_client_that_then_half_closes) {
     stopper.join();
     BOOST_TEST(back.size() == data.size());
     BOOST_TEST((back == data), "seed 42");
+}
+
+BOOST_AUTO_TEST_CASE(a_datagram_from_the_servers_own_port_on_another_host_is_dropped) {
+    // 127.0.0.2:P stands for another host's echo service on our port P (9999 on both, say):
+    // answering it would start a ping-pong between the two services.
+    auto config = loopback_config();
+    config.udp_drop_ports = {}; // none: the own-port rule does not depend on the list
+    running_server server(config);
+    auto port = server.udp_port();
+    auto twin = plain_socket::udp_from("127.0.0.2", port, "127.0.0.1", port);
+    auto ordinary = plain_socket::udp_from("127.0.0.2", 0, "127.0.0.1", port);
+    twin.send_all("loop me");
+    ordinary.send_all("echo me");
+    BOOST_TEST(ordinary.receive_some().value() == "echo me");
+    twin.set_timeout(300ms);
+    BOOST_TEST(!twin.receive_some().has_value(), "port " << port << " answered its twin");
+    BOOST_TEST(eventually([&] { return server.get().counters().dropped_guard == 1u; }, 2s),
+               "dropped_guard " << server.get().counters().dropped_guard);
+}
+
+BOOST_AUTO_TEST_CASE(two_udp_ports_of_one_server_do_not_answer_each_other) {
+    auto config = loopback_config();
+    config.listen.clear();
+    config.udp = {{"127.0.0.1", 0}, {"127.0.0.1", 0}};
+    running_server server(config);
+    auto first = server.udp_port(0);
+    auto second = server.udp_port(1);
+    // From the second port's number (on 127.0.0.2: the real one is taken) to the first.
+    auto from_second = plain_socket::udp_from("127.0.0.2", second, "127.0.0.1", first);
+    from_second.send_all("loop me");
+    from_second.set_timeout(300ms);
+    BOOST_TEST(!from_second.receive_some().has_value(), "port " << first << " answered " << second);
+    auto ordinary = plain_socket::udp("127.0.0.1", second);
+    ordinary.send_all("echo me");
+    BOOST_TEST(ordinary.receive_some().value() == "echo me");
+    BOOST_TEST(server.get().counters().dropped_guard == 1u);
+}
+
+namespace {
+
+/// Raw IPv4 sockets need root (CAP_NET_RAW); the spoofing test is skipped without.
+boost::test_tools::assertion_result raw_sockets_allowed(boost::unit_test::test_unit_id) {
+    int fd = ::socket(AF_INET, SOCK_RAW, IPPROTO_RAW);
+    if (fd < 0) {
+        boost::test_tools::assertion_result no(false);
+        no.message() << "skipped: no raw socket (" << std::strerror(errno) << "; needs root)";
+        return no;
+    }
+    ::close(fd);
+    return true;
+}
+
+/// Sends one UDP datagram with a forged source, as an attacker would.
+void send_spoofed(const std::string& from, std::uint16_t from_port, const std::string& to,
+                  std::uint16_t to_port, const std::string& payload) {
+    int fd = ::socket(AF_INET, SOCK_RAW, IPPROTO_RAW); // IP_HDRINCL implied
+    BOOST_REQUIRE(fd >= 0);
+    std::vector<unsigned char> packet(20 + 8 + payload.size());
+    auto* ip = reinterpret_cast<iphdr*>(packet.data());
+    ip->version = 4;
+    ip->ihl = 5;
+    ip->ttl = 64;
+    ip->protocol = IPPROTO_UDP;
+    ip->saddr = inet_addr(from.c_str());
+    ip->daddr = inet_addr(to.c_str()); // the kernel fills in the length and the checksum
+    auto* udp = reinterpret_cast<udphdr*>(packet.data() + 20);
+    udp->source = htons(from_port);
+    udp->dest = htons(to_port);
+    udp->len = htons(static_cast<std::uint16_t>(8 + payload.size()));
+    udp->check = 0; // none: allowed over IPv4
+    std::copy(payload.begin(), payload.end(), packet.begin() + 28);
+    sockaddr_in target{};
+    target.sin_family = AF_INET;
+    target.sin_addr.s_addr = ip->daddr;
+    auto sent = ::sendto(fd, packet.data(), packet.size(), 0,
+                         reinterpret_cast<const sockaddr*>(&target), sizeof target);
+    ::close(fd);
+    BOOST_REQUIRE_MESSAGE(sent == static_cast<ssize_t>(packet.size()), std::strerror(errno));
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(one_spoofed_datagram_starts_no_loop_between_two_servers_on_one_port,
+                     *boost::unit_test::precondition(raw_sockets_allowed)) {
+    // Server A on 127.0.0.1:P and server B on 127.0.0.2:P, as two hosts on the default port.
+    auto config_a = loopback_config();
+    config_a.listen.clear();
+    config_a.udp = {{"127.0.0.1", 0}};
+    running_server a(config_a);
+    auto port = a.udp_port();
+    auto config_b = config_a;
+    config_b.udp = {{"127.0.0.2", port}};
+    running_server b(config_b);
+    send_spoofed("127.0.0.1", port, "127.0.0.2", port, "ping-pong");
+    BOOST_REQUIRE(eventually([&] { return b.get().counters().datagrams_in >= 1u; }, 2s));
+    // A loop would have A receive B's answer within microseconds; give it 300 ms.
+    bool looped = eventually([&] { return a.get().counters().datagrams_in > 0u; }, 300ms);
+    auto in_a = a.get().counters().datagrams_in;
+    auto in_b = b.get().counters().datagrams_in;
+    BOOST_TEST_MESSAGE("after the spoofed datagram: A received " << in_a << ", B " << in_b);
+    BOOST_TEST(!looped, "a loop: A received " << in_a << ", B " << in_b);
+    BOOST_TEST(b.get().counters().dropped_guard == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(two_sources_that_collided_in_the_old_table_each_get_only_their_rate) {
+    // 127.0.0.2 and 127.0.226.28 shared a slot of the unseeded table and evicted each other:
+    // each started again with a full bucket, and 2,000 of 2,000 datagrams were answered.
+    auto config = loopback_config();
+    config.udp_rate = 10;
+    config.udp_burst = 10;
+    running_server server(config);
+    auto first = plain_socket::udp_from("127.0.0.2", 0, "127.0.0.1", server.udp_port());
+    auto second = plain_socket::udp_from("127.0.226.28", 0, "127.0.0.1", server.udp_port());
+    auto start = std::chrono::steady_clock::now();
+    for (std::uint64_t i = 1; i <= 1000; ++i) {
+        first.send_all("a");
+        second.send_all("b");
+        if (i % 100 == 0) {
+            // Let the server keep up, so that none is lost in its receive buffer.
+            BOOST_REQUIRE(
+                eventually([&] { return server.get().counters().datagrams_in >= 2 * i; }, 5s));
+        }
+    }
+    auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    auto answered = server.get().counters().datagrams_out;
+    auto limit = static_cast<std::uint64_t>(2 * (10 + 10 * elapsed) + 2);
+    BOOST_TEST_MESSAGE(answered << " of 2000 answered in " << elapsed << " s (limit " << limit
+                                << ")");
+    BOOST_TEST(answered <= limit, answered << " of 2000 answered in " << elapsed << " s");
+    BOOST_TEST(answered >= 20u); // both bursts
 }
 
 namespace {

@@ -239,3 +239,30 @@ BOOST_AUTO_TEST_CASE(threads_that_cannot_start_exit_71_naming_them) {
                "echo-server: cannot start 1024 io threads: Resource temporarily unavailable\n");
 }
 #endif
+BOOST_AUTO_TEST_CASE(clients_connecting_in_a_loop_at_the_limit_log_it_once_per_10_s) {
+    // Each client that finds the one slot taken used to log "connection limit reached":
+    // 34,688 lines in 5 s from a loop of clients.
+    child_process server(server_path,
+                         {"--listen", "127.0.0.1:0", "--threads", "1", "--max-connections", "1"});
+    auto line = server.wait_for_stderr_line("listening tcp 127.0.0.1:", 10s);
+    BOOST_REQUIRE_MESSAGE(line, server.err());
+    auto port = port_of(*line);
+    int clients = 0;
+    for (auto until = std::chrono::steady_clock::now() + 2s;
+         std::chrono::steady_clock::now() < until && clients < 100000; ++clients) {
+        auto client = plain_socket::tcp("127.0.0.1", port);
+        client.send_all("x");
+        BOOST_REQUIRE(client.receive_exactly(1) == "x");
+        server.wait_for_stderr_line("\x01", 1ms); // read stderr as it comes: a full pipe blocks
+    }
+    server.send_signal(SIGTERM);
+    BOOST_REQUIRE(server.wait_exit(5s).value_or(-1) == 0);
+    auto lines = 0;
+    for (std::size_t at = 0;
+         (at = server.err().find("connection limit reached", at)) != std::string::npos; ++at) {
+        ++lines;
+    }
+    BOOST_TEST_MESSAGE(clients << " clients in 2 s, " << lines << " limit line(s)");
+    BOOST_TEST(clients >= 10);
+    BOOST_TEST(lines == 1, lines << " limit lines for " << clients << " clients");
+}

@@ -2,11 +2,16 @@
 // unset afterwards), and the real echo-server started the way systemd starts it: passed
 // sockets served and logged, configured endpoints ignored; also through systemd-socket-activate.
 #define BOOST_TEST_MODULE activation
+#include <boost/test/data/monomorphic.hpp>
+#include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>
 
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
+#include <map>
+#include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -280,4 +285,65 @@ BOOST_AUTO_TEST_CASE(systemd_socket_activate_passes_a_tcp_listener_through) {
     BOOST_TEST(stream.receive_until_eof().empty());
     server.send_signal(SIGTERM);
     BOOST_TEST(server.wait_exit(10s).value_or(-1) == 0, server.err());
+}
+
+// Socket-activated, so that the test knows the ports at every level, even where the
+// "listening" notices are not printed.
+BOOST_DATA_TEST_CASE(each_log_level_prints_its_lines_and_the_more_severe_and_nothing_else,
+                     boost::unit_test::data::make({"error", "warn", "notice", "info", "debug"}),
+                     level) {
+    const std::vector<std::string> order = {"error", "warn", "notice", "info", "debug"};
+    std::set<std::string> expected;
+    for (const auto& name : order) {
+        expected.insert(name);
+        if (name == level) {
+            break;
+        }
+    }
+    temp_dir dir;
+    auto config = dir.path() + "/echo-server.conf";
+    write_file(config, "mode = echo\n");
+    bound_socket tcp(true, "127.0.0.1");
+    bound_socket udp(false, "127.0.0.1");
+    activated_child server(
+        server_path,
+        {"--config", config, "--log-level", level, "--stats-interval", "0.02", "--threads", "1"},
+        {tcp.fd, udp.fd}, {"LISTEN_FDS=2"});
+    // debug: a connection accepted and closed.
+    auto stream = plain_socket::tcp("127.0.0.1", tcp.port);
+    stream.send_all("x");
+    BOOST_TEST(stream.receive_exactly(1) == "x");
+    stream.shutdown_send();
+    BOOST_TEST(stream.receive_until_eof().empty());
+    // warn: a datagram dropped (from our own port number on another address); the 300 ms
+    // without an answer also see a dozen --stats-interval ticks (info).
+    auto twin = plain_socket::udp_from("127.0.0.2", udp.port, "127.0.0.1", udp.port);
+    twin.send_all("loop?");
+    twin.set_timeout(300ms);
+    BOOST_TEST(!twin.receive_some().has_value());
+    // error: a reload that fails. notice: the listening, stop and stopped lines.
+    write_file(config, "no-such-option = 1\n"); // (a bad log-level would lose to the command line)
+    server.send_signal(SIGHUP);
+    BOOST_TEST(server.wait_for_stderr_line("reload failed", 5s).has_value(), server.err());
+    server.send_signal(SIGTERM);
+    BOOST_REQUIRE(server.wait_exit(10s).value_or(-1) == 0);
+    // Each level seen, with its first line as the example.
+    std::map<std::string, std::string> seen;
+    std::istringstream lines(server.err());
+    for (std::string line; std::getline(lines, line);) {
+        seen.emplace(line.substr(0, line.find(':')), line);
+    }
+    std::string seen_names, examples;
+    for (const auto& name : order) {
+        if (seen.count(name)) {
+            seen_names += name + " ";
+            examples += "\n  " + seen.at(name);
+        }
+    }
+    std::string expected_names;
+    for (const auto& name : order) {
+        expected_names += expected.count(name) ? name + " " : "";
+    }
+    BOOST_TEST(seen_names == expected_names, "at " << level << ": seen " << seen_names
+                                                   << "expected " << expected_names << examples);
 }

@@ -3,8 +3,10 @@
 #include <boost/test/data/test_case.hpp>
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <string>
+#include <vector>
 
 #include "asio_echo/errors.hpp"
 #include "asio_echo/limits.hpp"
@@ -84,15 +86,81 @@ BOOST_AUTO_TEST_CASE(rate_limiter_keeps_sources_apart) {
     BOOST_TEST(!limiter.allow(b, t));
 }
 
-BOOST_AUTO_TEST_CASE(rate_limiter_table_stays_bounded_under_a_spoofed_flood) {
-    // A one-slot table: every new source takes the slot over and starts with a full bucket,
-    // so memory cannot grow; the cost is that evicted sources are forgiven.
-    udp_rate_limiter limiter(1, 1, 1);
-    auto t = udp_rate_limiter::clock::time_point{} + 5s;
-    for (unsigned i = 0; i < 100000; ++i) {
-        auto v4 = boost::asio::ip::address_v4(0x0A000000u + i);
-        BOOST_TEST_REQUIRE(limiter.allow(v4, t));
+/// Datagrams allowed per source when each of `sources` sends one every millisecond for
+/// `window`, all interleaved, through one limiter.
+std::vector<int> allowed_per_source(udp_rate_limiter& limiter,
+                                    const std::vector<boost::asio::ip::address>& sources,
+                                    std::chrono::milliseconds window) {
+    auto t0 = udp_rate_limiter::clock::time_point{} + 1000s;
+    std::vector<int> allowed(sources.size());
+    for (auto t = 0ms; t <= window; t += 1ms) {
+        for (std::size_t i = 0; i < sources.size(); ++i) {
+            allowed[i] += limiter.allow(sources[i], t0 + t) ? 1 : 0;
+        }
     }
-    auto last = boost::asio::ip::address_v4(0x0A000000u + 99999u);
-    BOOST_TEST(!limiter.allow(last, t));
+    return allowed;
+}
+
+BOOST_AUTO_TEST_CASE(the_known_colliding_pair_gets_no_more_than_the_limit) {
+    // 127.0.0.2 and 127.0.226.28 shared a slot of the unseeded FNV-1a table: each evicted the
+    // other and started again with a full bucket, so every datagram was answered.
+    udp_rate_limiter limiter(10, 10);
+    auto allowed = allowed_per_source(
+        limiter, {make_address("127.0.0.2"), make_address("127.0.226.28")}, 1000ms);
+    for (int n : allowed) {
+        BOOST_TEST(n <= 10 + 10 * 1 + 1, n << " of 1001 allowed");
+    }
+}
+
+BOOST_AUTO_TEST_CASE(no_source_gains_from_evictions_among_hundreds_sharing_a_small_table) {
+    // 300 sources (v4 and v6) in a 64-bucket table: they must share buckets, and whatever the
+    // table does, no source gets more than burst + rate x elapsed.
+    std::vector<boost::asio::ip::address> sources;
+    for (unsigned i = 0; i < 200; ++i) {
+        sources.push_back(boost::asio::ip::address_v4(0xC6120000u + i * 7919u));
+    }
+    for (unsigned i = 0; i < 100; ++i) {
+        auto bytes = make_address("2001:db8::").to_v6().to_bytes();
+        bytes[14] = static_cast<unsigned char>(i >> 8);
+        bytes[15] = static_cast<unsigned char>(i);
+        sources.push_back(boost::asio::ip::address_v6(bytes));
+    }
+    udp_rate_limiter limiter(10, 5, 64);
+    auto allowed = allowed_per_source(limiter, sources, 2000ms);
+    int most = 0;
+    for (std::size_t i = 0; i < sources.size(); ++i) {
+        most = std::max(most, allowed[i]);
+        BOOST_TEST(allowed[i] <= 5 + 10 * 2 + 1, sources[i].to_string()
+                                                     << ": " << allowed[i] << " of 2001 allowed");
+    }
+    BOOST_TEST_MESSAGE("most allowed to one source: " << most << " (limit 26)");
+}
+
+BOOST_AUTO_TEST_CASE(a_spoofed_flood_neither_grows_the_table_nor_locks_a_newcomer_out_for_long) {
+    // 100,000 sources, one datagram each, through a 64-bucket table: memory is fixed. A
+    // heavy source already in the table keeps its limit throughout.
+    udp_rate_limiter limiter(10, 5, 64);
+    auto t0 = udp_rate_limiter::clock::time_point{} + 5s;
+    auto heavy = make_address("192.0.2.1");
+    int heavy_allowed = 0;
+    for (unsigned i = 0; i < 100000; ++i) {
+        auto at = t0 + std::chrono::microseconds(i * 10); // 1 s in all
+        limiter.allow(boost::asio::ip::address_v4(0x0A000000u + i), at);
+        heavy_allowed += limiter.allow(heavy, at) ? 1 : 0;
+    }
+    BOOST_TEST(heavy_allowed <= 5 + 10 * 1 + 1);
+    // Once the flood stops, a bucket refills within burst / rate (0.5 s) and is handed over.
+    BOOST_TEST(limiter.allow(make_address("198.51.100.7"), t0 + 1s + 500ms));
+}
+
+BOOST_AUTO_TEST_CASE(the_guard_also_drops_the_servers_own_ports_added_after_binding) {
+    udp_port_guard guard(parse_port_list("none"));
+    BOOST_TEST(!guard.drops(40000));
+    guard.add_own_port(40000);
+    BOOST_TEST(guard.drops(40000));
+    BOOST_TEST(guard.is_own_port(40000));
+    BOOST_TEST(!guard.drops(40001));
+    udp_port_guard defaults;
+    BOOST_TEST(defaults.drops(7));
+    BOOST_TEST(!defaults.is_own_port(7));
 }
