@@ -17,6 +17,7 @@
 
 #include "child_process.hpp"
 #include "net.hpp"
+#include "posix_echo.hpp"
 #include "server_fixture.hpp"
 
 using namespace asio_echo;
@@ -221,4 +222,31 @@ BOOST_AUTO_TEST_CASE(help_and_version_exit_0) {
     auto version = client({"--version"});
     BOOST_TEST(version.code == 0);
     BOOST_TEST(version.out.rfind("echo-client ", 0) == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_failed_write_to_stdout_is_exit_1_with_one_line) {
+    running_server server(loopback_config());
+    auto tcp = at(server.tcp_port());
+    const std::vector<std::vector<std::string>> cases = {
+        {"--connect", tcp, "hello"},
+        {"--connect", tcp, "--json", "hello"},
+        {"--connect", at(server.udp_port()), "--udp", "hello"},
+        {"ping", "--connect", tcp, "--count", "1"},
+        {"ping", "--connect", tcp, "--count", "1", "--json"},
+        {"load", "--connect", tcp, "--connections", "1", "--duration", "0.1"},
+        {"load", "--connect", tcp, "--connections", "1", "--duration", "0.1", "--json"},
+        {"--help"},
+        {"--version"},
+    };
+    for (const auto& args : cases) {
+        std::vector<std::string> shell = {"-c", "exec \"$0\" \"$@\" >/dev/full", ECHO_CLIENT_PATH};
+        shell.insert(shell.end(), args.begin(), args.end());
+        auto r = run_program("/bin/sh", shell);
+        std::string what;
+        for (const auto& a : args) {
+            what += a + " ";
+        }
+        BOOST_TEST(r.code == 1, what);
+        BOOST_TEST(r.err == "echo-client: cannot write to stdout: No space left on device\n", what);
+    }
 }
