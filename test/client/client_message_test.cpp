@@ -250,3 +250,41 @@ BOOST_AUTO_TEST_CASE(a_failed_write_to_stdout_is_exit_1_with_one_line) {
         BOOST_TEST(r.err == "echo-client: cannot write to stdout: No space left on device\n", what);
     }
 }
+
+BOOST_AUTO_TEST_CASE(stream_fails_after_timeout_when_the_server_stops_echoing) {
+    posix_tcp_echo silent(posix_tcp_echo::kind::silent);
+    // Input still open (a producer pausing) and input larger than the socket buffers (the
+    // upload blocks): both owe replies, and neither may wait longer than --timeout for one.
+    for (bool keep_open : {true, false}) {
+        auto start = std::chrono::steady_clock::now();
+        child_process child(ECHO_CLIENT_PATH, {"--connect", at(silent.port()), "--timeout", "0.5"},
+                            {}, true);
+        std::thread writer([&] {
+            try {
+                child.write_stdin(std::string(keep_open ? 1000 : 16 << 20, 'x'));
+            } catch (const std::exception&) {
+                // The child exited before reading everything.
+            }
+            if (!keep_open) {
+                child.close_stdin();
+            }
+        });
+        auto code = child.wait_exit(10s);
+        auto took = std::chrono::steady_clock::now() - start;
+        if (!code) {
+            child.send_signal(SIGKILL);
+        }
+        writer.join();
+        if (keep_open) {
+            child.close_stdin();
+        }
+        BOOST_TEST_REQUIRE(code.has_value(), "keep_open " << keep_open << ": still running");
+        BOOST_TEST(*code == 1);
+        BOOST_TEST(
+            child.err().rfind("echo-client: no reply from " + at(silent.port()) + " within 0.5 s",
+                              0) == 0u,
+            child.err());
+        BOOST_TEST(child.err().find('\n') == child.err().size() - 1, child.err());
+        BOOST_TEST((took >= 500ms && took < 3s));
+    }
+}
