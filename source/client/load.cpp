@@ -16,6 +16,7 @@
 #include <variant>
 #include <vector>
 
+#include <pthread.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -847,6 +848,14 @@ summary run_load(const options& opts) {
         s.latency.merge(t.latency);
     }
     print_load(opts, s);
+    // The run is over and reported: a signal from now on (Ctrl-C still held, `timeout` again)
+    // would only turn the verdict into 130. Blocked here, while still caught, it stays
+    // pending until exit, which discards it. The workers are joined: this is the only thread.
+    sigset_t held;
+    sigemptyset(&held);
+    sigaddset(&held, SIGINT);
+    sigaddset(&held, SIGTERM);
+    ::pthread_sigmask(SIG_BLOCK, &held, nullptr);
     return s;
 }
 
