@@ -10,13 +10,14 @@
 
 #include "asio_echo/client/failure.hpp"
 #include "asio_echo/client/options.hpp"
+#include "asio_echo/client/output.hpp"
 #include "asio_echo/client/run.hpp"
 #include "asio_echo/errors.hpp"
 
 namespace {
 
 int fail(asio_echo::exit_code code, const char* message) {
-    std::fflush(stdout);
+    std::fflush(stdout); // what was written before the failure; its own failure is moot now
     std::fprintf(stderr, "echo-client: %s\n", message);
     return code;
 }
@@ -27,11 +28,16 @@ int main(int argc, char* argv[]) {
     using namespace asio_echo;
     try {
         auto parsed = client::parse_options(argc, argv);
-        if (!parsed.run) {
-            std::fputs(parsed.output.c_str(), stdout);
-            return exit_ok;
+        int code = exit_ok;
+        if (parsed.run) {
+            code = client::run(*parsed.run);
+        } else {
+            client::write_out(parsed.output);
         }
-        return client::run(*parsed.run);
+        client::finish_out(); // output still buffered may fail too
+        return code;
+    } catch (const client::os_failure& e) {
+        return fail(exit_os_error, e.what());
     } catch (const usage_error& e) {
         return fail(exit_usage, e.what());
     } catch (const unavailable_error& e) {

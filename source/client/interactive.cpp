@@ -11,6 +11,7 @@
 #include "asio_echo/client/connect.hpp"
 #include "asio_echo/client/failure.hpp"
 #include "asio_echo/client/oneshot.hpp"
+#include "asio_echo/client/output.hpp"
 #include "asio_echo/client/stdio.hpp"
 
 namespace asio_echo::client {
@@ -24,7 +25,9 @@ constexpr std::size_t max_line = 65507; // a UDP datagram's worth; TCP lines are
 asio::awaitable<void> write_text(stdio_channel& channel, std::string_view text) {
     auto ec = co_await channel.write_all(asio::buffer(text.data(), text.size()));
     if (ec) {
-        throw check_failed("cannot write output: " + ec.message());
+        throw output_error(std::string("cannot write to ") +
+                           (channel.fd() == STDOUT_FILENO ? "stdout" : "stderr") + ": " +
+                           ec.message());
     }
 }
 

@@ -16,6 +16,8 @@
 #include <variant>
 #include <vector>
 
+#include <pthread.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <boost/asio/co_spawn.hpp>
@@ -27,6 +29,8 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include "asio_echo/client/connect.hpp"
+#include "asio_echo/client/failure.hpp"
+#include "asio_echo/client/output.hpp"
 #include "asio_echo/client/payload.hpp"
 #include "asio_echo/coro.hpp"
 #include "asio_echo/errors.hpp"
@@ -58,25 +62,28 @@ struct plan {
     std::uint64_t start_ns = 0;    ///< the clock starts (warm-up begins)
     std::uint64_t warm_end_ns = 0; ///< the measured window begins
     std::uint64_t end_ns = 0;      ///< the measured window ends; no sends after it
-    std::uint64_t drain_ns = 0;    ///< replies still missing this long after the end are given up
-    std::uint64_t timeout_ns = 0;  ///< UDP: a datagram unanswered this long is lost
-    double period_ns = 0;          ///< --rate: time between a connection's sends; 0 unpaced
-    double phase_ns = 0;           ///< --rate: offset between successive connections
-    std::atomic<bool> stop{false}; ///< a signal ended the run early
+    std::uint64_t grace_ns = 0;   ///< replies owed at the end are awaited this long, then in flight
+    std::uint64_t timeout_ns = 0; ///< UDP: a datagram unanswered this long is lost
+    double period_ns = 0;         ///< --rate: time between a connection's sends; 0 unpaced
+    double phase_ns = 0;          ///< --rate: offset between successive connections
+    std::atomic<bool> stop{false};         ///< a signal ended the run early
     std::atomic<std::uint64_t> stop_ns{0}; ///< when
+    std::atomic<bool> hurry{false};        ///< a further signal: skip the grace, report now
     bool abort = false;                    ///< connecting failed: do not start
 };
 
 /// What one worker counted. Plain values, one writer (the worker's thread).
 struct tally {
+    // A message is counted when it is sent in the measured window, and then it is exactly one of
+    // received, lost or in flight: sent = messages + lost + in_flight.
     std::uint64_t sent = 0;
-    std::uint64_t messages = 0;
+    std::uint64_t messages = 0; ///< received
     std::uint64_t bytes = 0;
     std::uint64_t errors = 0;
-    std::uint64_t mismatches = 0;
-    std::uint64_t lost = 0;
+    std::uint64_t mismatches = 0; ///< any reply, warm-up included: a wrong byte is never right
+    std::uint64_t lost = 0;       ///< UDP: timed out; TCP: owed when its connection failed
+    std::uint64_t in_flight = 0;  ///< still owed when the run ended (after the grace)
     std::uint64_t late = 0;
-    std::uint64_t unfinished = 0;
     histogram latency;
 };
 
@@ -85,24 +92,30 @@ struct connection {
     connection(asio::io_context& io, std::size_t index, std::size_t window, std::size_t buffer)
         : id(index), timer(io), intended(std::make_unique<std::uint64_t[]>(window)),
           sent_at(std::make_unique<std::uint64_t[]>(window)),
-          active(std::make_unique<bool[]>(window)),
+          active(std::make_unique<bool[]>(window)), counted(std::make_unique<bool[]>(window)),
           receive(std::make_unique_for_overwrite<char[]>(buffer)), receive_size(buffer) {}
 
     std::size_t id; ///< 0..connections-1 over all workers
     std::optional<tcp::socket> stream;
     std::optional<udp::socket> datagram;
-    asio::steady_timer timer;                  ///< --rate: the next intended send time
+    asio::steady_timer timer;                  ///< the writer's: next intended send, or a wake-up
     std::unique_ptr<std::uint64_t[]> intended; ///< per slot: latency is measured from this
     std::unique_ptr<std::uint64_t[]> sent_at;  ///< per slot: UDP loss is judged from this
     std::unique_ptr<bool[]> active;            ///< per slot (UDP): awaiting its reply
+    std::unique_ptr<bool[]> counted;           ///< per slot: sent in the measured window
     std::unique_ptr<char[]> receive;           ///< replies land here
     std::size_t receive_size;
-    std::uint64_t next_send = 0;  ///< messages queued so far (the next one's number)
-    std::uint64_t next_reply = 0; ///< TCP: replies complete; UDP: oldest unresolved message
-    std::uint64_t written = 0;    ///< TCP: messages fully written
-    std::size_t write_offset = 0; ///< TCP: bytes of message `written` already written
-    std::size_t reply_offset = 0; ///< TCP: bytes of message `next_reply` already received
-    bool reply_bad = false;       ///< TCP: message `next_reply` differed so far
+    std::uint64_t next_send = 0;     ///< messages queued so far (the next one's number)
+    std::uint64_t next_reply = 0;    ///< TCP: replies complete; UDP: oldest unresolved message
+    std::uint64_t written = 0;       ///< TCP: messages fully written
+    std::size_t write_offset = 0;    ///< TCP: bytes of message `written` already written
+    std::size_t reply_offset = 0;    ///< TCP: bytes of message `next_reply` already received
+    bool reply_bad = false;          ///< TCP: message `next_reply` differed so far
+    bool writer_parked = false;      ///< the writer sleeps on timer; the reader may cancel it
+    bool parked_for_room = false;    ///< ... until woken (no next send time: the window is full)
+    bool write_blocked = false;      ///< TCP: the writer waits for the socket to take more
+    bool closing = false;            ///< the connection is over: both coroutines end
+    boost::system::error_code error; ///< why it failed (reset, EOF, send error); clear if not
     bool done = false;
 };
 
@@ -116,8 +129,9 @@ public:
     /// The connections' progress for the terminal's progress line. Thread safe.
     std::atomic<std::uint64_t> progress{0};
     tally result;
-    std::string failure;        ///< the first connect failure
-    std::exception_ptr crashed; ///< a coroutine that threw (a bug)
+    std::string failure;             ///< the first connect failure
+    bool out_of_descriptors = false; ///< it was the process's descriptor limit (EMFILE)
+    std::exception_ptr crashed;      ///< a coroutine that threw (a bug)
 
     void add(std::size_t id) {
         std::size_t window = opts_.pipeline;
@@ -140,14 +154,21 @@ public:
         io_.restart();
     }
 
-    /// Runs the load until the plan's end and the drain. Call from the worker thread.
+    /// Makes the watchdog look at the plan now (a stop or a hurry). Thread safe.
+    void poke() {
+        asio::post(io_, [this] { tick_.cancel(); });
+    }
+
+    /// Runs the load until the plan's end and the grace. Call from the worker thread.
     void run() {
         live_ = conns_.size();
         for (auto& c : conns_) {
-            auto loop = opts_.udp ? udp_loop(*c) : tcp_loop(*c);
+            auto loop = opts_.udp ? udp_connection(*c) : tcp_connection(*c);
             asio::co_spawn(io_, std::move(loop), [this, &c = *c](std::exception_ptr e) {
                 c.done = true;
-                --live_;
+                if (--live_ == 0) {
+                    tick_.cancel(); // the watchdog ends now, not at its next tick
+                }
                 if (e && !crashed) {
                     crashed = e;
                 }
@@ -185,6 +206,9 @@ private:
                 c.stream->non_blocking(true, ec);
             }
         }
+        if (ec == asio::error::no_descriptors) {
+            out_of_descriptors = true;
+        }
         if (ec && failure.empty()) {
             failure = "cannot connect to " + format_endpoint(target.address(), target.port()) +
                       ": " + ec.message();
@@ -205,23 +229,23 @@ private:
                                           plan_.period_ns * static_cast<double>(k));
     }
 
-    /// A reply is complete: count it, and time it if it falls in the measured window.
-    void complete(std::uint64_t intended, std::uint64_t now, bool same) noexcept {
+    /// A reply is complete: count it (and time it) when its message was sent in the window.
+    void complete(connection& c, std::size_t slot, std::uint64_t now, bool same) noexcept {
         if (!same) {
             ++result.mismatches;
         }
-        if (in_window(now)) {
+        if (c.counted[slot]) {
             ++result.messages;
             result.bytes += opts_.size;
-            result.latency.record(now > intended ? now - intended : 0);
+            result.latency.record(now > c.intended[slot] ? now - c.intended[slot] : 0);
         }
         progress.store(progress.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     }
 
     /// Queues the messages the window (and --rate) allow now; returns how many.
-    std::size_t queue(connection& c, std::uint64_t now, std::uint64_t oldest) {
+    std::size_t queue(connection& c, std::uint64_t now) {
         std::size_t queued = 0;
-        while (c.next_send - oldest < opts_.pipeline) {
+        while (c.next_send - c.next_reply < opts_.pipeline) {
             std::uint64_t intended = now;
             if (plan_.period_ns > 0) {
                 intended = intended_time(c, c.next_send);
@@ -233,13 +257,70 @@ private:
             c.intended[slot] = intended;
             c.sent_at[slot] = now;
             c.active[slot] = true;
-            if (in_window(now)) {
-                ++result.sent;
-            }
+            c.counted[slot] = in_window(now);
+            result.sent += c.counted[slot] ? 1 : 0;
             ++c.next_send;
             ++queued;
         }
         return queued;
+    }
+
+    /// True when the window has room for another message now or later (--rate).
+    bool room(const connection& c) const noexcept {
+        return c.next_send - c.next_reply < opts_.pipeline;
+    }
+
+    /// Wakes a parked writer: always when the reader left bytes unwritten (unwritten), else
+    /// only if it waits for the room the reader just made (not for its next send time).
+    static void wake_writer(connection& c, bool unwritten) {
+        if (c.writer_parked && (unwritten || c.parked_for_room)) {
+            c.timer.cancel();
+        }
+    }
+
+    /// The writer sleeps until the next intended send (--rate, room in the window) or until
+    /// the reader wakes it.
+    asio::awaitable<void> park(connection& c) {
+        c.parked_for_room = plan_.period_ns == 0 || !room(c);
+        c.timer.expires_at(c.parked_for_room ? asio::steady_timer::time_point::max()
+                                             : at_ns(intended_time(c, c.next_send)));
+        c.writer_parked = true;
+        co_await c.timer.async_wait(nothrow);
+        c.writer_parked = false;
+    }
+
+    /// Ends the connection: both coroutines stop waiting and return.
+    static void close_down(connection& c, boost::system::error_code ec) {
+        if (ec && !c.error) {
+            c.error = ec;
+        }
+        c.closing = true;
+        boost::system::error_code ignored;
+        if (c.stream) {
+            c.stream->cancel(ignored);
+        } else {
+            c.datagram->cancel(ignored);
+        }
+        c.timer.cancel();
+    }
+
+    /// Every message still owed is lost when its connection failed, otherwise in flight.
+    void settle(connection& c) {
+        for (auto k = c.next_reply; k < c.next_send; ++k) {
+            auto slot = k % opts_.pipeline;
+            if (c.active[slot] && c.counted[slot]) {
+                ++(c.error ? result.lost : result.in_flight);
+            }
+        }
+        if (c.error) {
+            ++result.errors;
+        }
+        boost::system::error_code ignored;
+        if (c.stream) {
+            c.stream->close(ignored);
+        } else {
+            c.datagram->close(ignored);
+        }
     }
 
     /// TCP: writes queued messages without waiting (gathered); false on a hard error.
@@ -284,7 +365,9 @@ private:
             n -= take;
             c.reply_offset += take;
             if (c.reply_offset == opts_.size) {
-                complete(c.intended[c.next_reply % opts_.pipeline], now, !c.reply_bad);
+                auto slot = c.next_reply % opts_.pipeline;
+                complete(c, slot, now, !c.reply_bad);
+                c.active[slot] = false;
                 ++c.next_reply;
                 c.reply_offset = 0;
                 c.reply_bad = false;
@@ -293,85 +376,88 @@ private:
         return true;
     }
 
-    asio::awaitable<void> tcp_loop(connection& c) {
+    // A connection is a reader and a writer sharing its state on the worker's one thread. No
+    // operation is ever raced against another (`||` discards the loser's result even when it
+    // completed: a read's bytes would be lost and every later reply misjudged).
+
+    asio::awaitable<void> tcp_connection(connection& c) {
+        co_await (tcp_reader(c) && tcp_writer(c));
+        settle(c);
+    }
+
+    /// TCP: reads and checks replies until none is owed at the end (or the run gives up). The
+    /// hot path: the next request leaves as soon as its reply is read (written here unless the
+    /// writer is waiting for the socket).
+    asio::awaitable<void> tcp_reader(connection& c) {
         auto& socket = *c.stream;
         boost::system::error_code ec;
-        for (;;) {
-            auto now = now_ns();
-            bool ending = stopping(now);
-            if (!ending) {
-                queue(c, now, c.next_reply);
+        while (!c.closing && !abandon_ && !(c.next_reply == c.next_send && stopping(now_ns()))) {
+            auto [wait_ec] = co_await socket.async_wait(tcp::socket::wait_read, nothrow_in_place);
+            if (wait_ec == asio::error::operation_aborted) {
+                continue; // woken: the end, a stop, or the writer closing
             }
-            if (!flush(c, ec)) {
+            if (wait_ec) {
+                ec = wait_ec;
                 break;
             }
-            if (c.next_reply == c.next_send) {
-                if (ending) {
-                    co_return; // every reply is in
-                }
-                // --rate with nothing in flight: sleep until the next intended send.
-                c.timer.expires_at(at_ns(intended_time(c, c.next_send)));
-                co_await c.timer.async_wait(nothrow);
-                if (abandon_) {
-                    co_return;
-                }
+            auto n = socket.read_some(asio::buffer(c.receive.get(), c.receive_size), ec);
+            if (ec == asio::error::would_block || ec == asio::error::try_again) {
+                ec.clear();
                 continue;
             }
-            auto into = asio::buffer(c.receive.get(), c.receive_size);
-            std::size_t n = 0;
-            if (c.written < c.next_send) {
-                // The socket is full: wait until it drains, reading replies meanwhile (the
-                // server reads only after its write completed, so not reading could deadlock).
-                auto step = co_await (socket.async_wait(tcp::socket::wait_write, nothrow) ||
-                                      socket.async_read_some(into, nothrow));
-                if (step.index() == 0) {
-                    if (abandon_) {
-                        break;
-                    }
-                    continue;
-                }
-                std::tie(ec, n) = std::get<1>(step);
-            } else if (plan_.period_ns > 0 && !ending &&
-                       c.next_send - c.next_reply < opts_.pipeline) {
-                c.timer.expires_at(at_ns(intended_time(c, c.next_send)));
-                auto step =
-                    co_await (socket.async_read_some(into, nothrow) || c.timer.async_wait(nothrow));
-                if (step.index() == 1) {
-                    if (abandon_) {
-                        break;
-                    }
-                    continue;
-                }
-                std::tie(ec, n) = std::get<0>(step);
-            } else {
-                // The hot path: wait for readiness, then read and write back here, so each
-                // connection's next request leaves as soon as its reply is read (with
-                // async_read_some, Asio would read every ready socket first and only then let
-                // the coroutines write: the server idles meanwhile).
-                auto [wait_ec] = co_await socket.async_wait(tcp::socket::wait_read, nothrow);
-                if (abandon_ || wait_ec) {
-                    ec = wait_ec;
-                    break;
-                }
-                n = socket.read_some(into, ec);
-                if (ec == asio::error::would_block || ec == asio::error::try_again) {
-                    ec.clear();
-                    continue;
-                }
+            if (ec) {
+                break; // EOF included: the server closed with replies owed
             }
-            if (abandon_ || ec) {
-                break;
-            }
-            if (!consume(c, c.receive.get(), n, now_ns())) {
+            auto now = now_ns();
+            if (!consume(c, c.receive.get(), n, now)) {
                 ec = asio::error::message_size;
                 break;
             }
+            if (!c.write_blocked && !stopping(now)) {
+                queue(c, now);
+                if (!flush(c, ec)) {
+                    break;
+                }
+                if (c.written < c.next_send) {
+                    wake_writer(c, true);
+                } else if (plan_.period_ns > 0) {
+                    wake_writer(c, false); // room again: re-arm for the next send time
+                }
+            }
         }
-        result.unfinished += c.next_send - c.next_reply;
-        if (!abandon_ || (ec && ec != asio::error::operation_aborted)) {
-            ++result.errors;
+        close_down(c, ec);
+    }
+
+    /// TCP: sends what the window and --rate allow, waiting for the socket when it is full.
+    asio::awaitable<void> tcp_writer(connection& c) {
+        auto& socket = *c.stream;
+        boost::system::error_code ec;
+        while (!c.closing && !abandon_) {
+            auto now = now_ns();
+            bool ending = stopping(now);
+            if (!ending) {
+                queue(c, now);
+            }
+            if (!flush(c, ec)) {
+                close_down(c, ec);
+                break;
+            }
+            if (c.written < c.next_send) {
+                // Messages already queued are finished even at the end: their replies are owed.
+                c.write_blocked = true;
+                auto [wait_ec] =
+                    co_await socket.async_wait(tcp::socket::wait_write, nothrow_in_place);
+                c.write_blocked = false;
+                if (wait_ec && wait_ec != asio::error::operation_aborted) {
+                    close_down(c, wait_ec);
+                }
+                continue;
+            }
+            if (ending) {
+                break; // all written; the reader collects the rest
+            }
+            co_await park(c);
         }
-        socket.close(ec);
     }
 
     /// UDP: gives up on the oldest datagrams once their time is up; advances past answered ones.
@@ -383,9 +469,7 @@ private:
                     return;
                 }
                 c.active[slot] = false;
-                if (in_window(now)) {
-                    ++result.lost;
-                }
+                result.lost += c.counted[slot] ? 1 : 0;
             }
             ++c.next_reply;
         }
@@ -413,83 +497,68 @@ private:
         auto expected = pattern_.expected.data() + payload_pattern::offset(k, c.id);
         bool same = n == opts_.size && std::memcmp(data + header_size, expected + header_size,
                                                    opts_.size - header_size) == 0;
-        complete(c.intended[slot], now, same);
+        complete(c, slot, now, same);
     }
 
-    asio::awaitable<void> udp_loop(connection& c) {
+    /// UDP: sends the datagrams the window and --rate allow now; false on a hard error.
+    bool send_queued(connection& c, std::uint64_t now, boost::system::error_code& ec) {
+        std::array<char, header_size> header{};
+        auto first = c.next_send;
+        queue(c, now);
+        for (auto k = first; k < c.next_send; ++k) {
+            write_header(header, k);
+            auto offset = payload_pattern::offset(k, c.id) + header_size;
+            std::array<asio::const_buffer, 2> datagram{
+                asio::buffer(header),
+                asio::buffer(pattern_.sent.data() + offset, opts_.size - header_size)};
+            c.datagram->send(datagram, 0, ec);
+            if (ec && ec != asio::error::would_block && ec != asio::error::no_buffer_space) {
+                return false;
+            }
+            ec.clear(); // a datagram the kernel dropped counts as lost later
+        }
+        return true;
+    }
+
+    asio::awaitable<void> udp_connection(connection& c) {
+        co_await (udp_receiver(c) && udp_sender(c));
+        settle(c);
+    }
+
+    /// UDP: receives and checks replies, judges losses; unpaced, it also refills the window.
+    asio::awaitable<void> udp_receiver(connection& c) {
         auto& socket = *c.datagram;
         boost::system::error_code ec;
-        std::array<char, header_size> header{};
+        auto into = asio::buffer(c.receive.get(), c.receive_size);
         for (;;) {
             auto now = now_ns();
-            bool ending = stopping(now);
             expire(c, now);
-            if (!ending) {
-                auto first = c.next_send;
-                queue(c, now, c.next_reply);
-                for (auto k = first; k < c.next_send; ++k) {
-                    write_header(header, k);
-                    auto offset = payload_pattern::offset(k, c.id) + header_size;
-                    std::array<asio::const_buffer, 2> datagram{
-                        asio::buffer(header),
-                        asio::buffer(pattern_.sent.data() + offset, opts_.size - header_size)};
-                    socket.send(datagram, 0, ec);
-                    if (ec && ec != asio::error::would_block &&
-                        ec != asio::error::no_buffer_space) {
-                        break;
-                    }
-                    ec.clear(); // a datagram the kernel dropped counts as lost later
-                }
-                if (ec) {
-                    break;
-                }
-            }
-            if (c.next_reply == c.next_send) {
-                if (ending) {
-                    co_return;
-                }
-                c.timer.expires_at(at_ns(intended_time(c, c.next_send)));
-                co_await c.timer.async_wait(nothrow);
-                if (abandon_) {
-                    co_return;
-                }
-                continue;
-            }
-            auto into = asio::buffer(c.receive.get(), c.receive_size);
-            std::size_t n = 0;
-            if (plan_.period_ns > 0 && !ending && c.next_send - c.next_reply < opts_.pipeline) {
-                c.timer.expires_at(at_ns(intended_time(c, c.next_send)));
-                auto step =
-                    co_await (socket.async_receive(into, nothrow) || c.timer.async_wait(nothrow));
-                if (step.index() == 1) {
-                    if (abandon_) {
-                        break;
-                    }
-                    continue;
-                }
-                std::tie(ec, n) = std::get<0>(step);
-            } else {
-                std::tie(ec, n) = co_await socket.async_receive(into, nothrow);
-            }
-            if (abandon_) {
+            bool ending = stopping(now);
+            if (!ending && plan_.period_ns == 0 && !send_queued(c, now, ec)) {
                 break;
             }
-            if (ec == asio::error::operation_aborted) {
-                ec.clear();
-                continue; // the watchdog wants a loss check
+            if (plan_.period_ns > 0 && room(c)) {
+                wake_writer(c, false);
             }
-            if (ec) {
+            if (c.closing || abandon_ || (c.next_reply == c.next_send && ending)) {
+                break;
+            }
+            auto [receive_ec, n] = co_await socket.async_receive(into, nothrow_in_place);
+            if (receive_ec == asio::error::operation_aborted) {
+                continue; // the watchdog wants a loss check, or the run ends
+            }
+            if (receive_ec) {
+                ec = receive_ec;
                 break;
             }
             accept_datagram(c, n, now_ns());
             // More datagrams may be queued (pipeline > 1): take them without waiting.
-            while (c.next_send - c.next_reply > 1) {
+            while (c.next_send - c.next_reply > 0) {
                 n = socket.receive(into, 0, ec);
                 if (ec) {
                     break;
                 }
                 accept_datagram(c, n, now_ns());
-                expire(c, now_ns());
             }
             if (ec == asio::error::would_block || ec == asio::error::try_again) {
                 ec.clear();
@@ -498,31 +567,48 @@ private:
                 break;
             }
         }
-        for (auto k = c.next_reply; k < c.next_send; ++k) {
-            result.unfinished += c.active[k % opts_.pipeline] ? 1 : 0;
-        }
-        if (!abandon_ || (ec && ec != asio::error::operation_aborted)) {
-            ++result.errors;
-        }
-        socket.close(ec);
+        close_down(c, ec);
     }
 
-    /// Wakes UDP connections whose oldest datagram is overdue, and gives up on every
-    /// connection once the drain time after the end has passed.
-    asio::awaitable<void> watchdog() {
-        asio::steady_timer tick(io_);
-        auto period = std::clamp<std::uint64_t>(plan_.timeout_ns / 4, 5'000'000, 100'000'000);
-        while (live_ > 0) {
-            tick.expires_after(std::chrono::nanoseconds(period));
-            co_await tick.async_wait(nothrow);
+    /// UDP with --rate: sends each datagram at its intended time.
+    asio::awaitable<void> udp_sender(connection& c) {
+        boost::system::error_code ec;
+        while (plan_.period_ns > 0 && !c.closing && !abandon_) {
             auto now = now_ns();
-            auto end = plan_.end_ns;
-            if (plan_.stop.load(std::memory_order_relaxed)) {
-                end = std::min(end, plan_.stop_ns.load(std::memory_order_relaxed));
+            if (stopping(now)) {
+                break;
             }
-            if (!abandon_ && now >= end + plan_.drain_ns) {
+            if (!send_queued(c, now, ec)) {
+                close_down(c, ec);
+                break;
+            }
+            co_await park(c);
+        }
+    }
+
+    /// The effective end: the plan's, or the stop signal's if earlier.
+    std::uint64_t end_ns() const noexcept {
+        auto end = plan_.end_ns;
+        if (plan_.stop.load(std::memory_order_relaxed)) {
+            end = std::min(end, plan_.stop_ns.load(std::memory_order_relaxed));
+        }
+        return end;
+    }
+
+    /// Wakes every connection at the end (so idle ones see it) and UDP ones whose oldest
+    /// datagram is overdue; gives up once the grace after the end has passed (or on hurry).
+    asio::awaitable<void> watchdog() {
+        auto period = std::clamp<std::uint64_t>(plan_.timeout_ns / 4, 5'000'000, 100'000'000);
+        bool ended = false;
+        while (live_ > 0) {
+            auto now = now_ns();
+            auto end = end_ns();
+            if (!abandon_ &&
+                (now >= end + plan_.grace_ns || plan_.hurry.load(std::memory_order_relaxed))) {
                 abandon_ = true;
             }
+            bool wake_all = abandon_ || (!ended && now >= end);
+            ended = ended || now >= end;
             for (auto& c : conns_) {
                 if (c->done) {
                     continue;
@@ -532,7 +618,7 @@ private:
                     auto slot = c->next_reply % opts_.pipeline;
                     overdue = !c->active[slot] || now - c->sent_at[slot] >= plan_.timeout_ns;
                 }
-                if (abandon_ || overdue) {
+                if (wake_all || overdue) {
                     boost::system::error_code ec;
                     if (c->stream) {
                         c->stream->cancel(ec);
@@ -542,6 +628,14 @@ private:
                     c->timer.cancel();
                 }
             }
+            auto next = now + period;
+            if (!ended) {
+                next = std::min(next, end);
+            } else if (!abandon_) {
+                next = std::min(next, end + plan_.grace_ns);
+            }
+            tick_.expires_at(at_ns(next));
+            co_await tick_.async_wait(nothrow_in_place);
         }
     }
 
@@ -550,8 +644,9 @@ private:
     plan& plan_;
     asio::io_context io_;
     std::vector<std::unique_ptr<connection>> conns_;
-    std::size_t live_ = 0; ///< connection coroutines still running
-    bool abandon_ = false; ///< the drain time is over: connections end now
+    asio::steady_timer tick_{io_}; ///< the watchdog's; poke() cancels it
+    std::size_t live_ = 0;         ///< connections still running
+    bool abandon_ = false;         ///< the grace is over (or hurried): connections end now
 };
 
 tcp::endpoint resolve_target(const options& opts) {
@@ -571,26 +666,24 @@ tcp::endpoint resolve_target(const options& opts) {
     return found.begin()->endpoint();
 }
 
-/// Waits for the end of the run (or a signal), printing progress on a terminal each second.
-void supervise(plan& schedule, std::vector<std::unique_ptr<worker>>& workers) {
-    asio::io_context io;
+/// Waits for the end of the run, printing progress on a terminal each second, then until every
+/// worker is done (finished() cancels signals and tick). The first SIGINT/SIGTERM stops the
+/// run (the grace follows); a further one hurries the workers to report now.
+void supervise(plan& schedule, std::vector<std::unique_ptr<worker>>& workers, asio::io_context& io,
+               asio::signal_set& signals, asio::steady_timer& tick) {
     bool terminal = ::isatty(STDERR_FILENO) == 1;
-    // A named closure: a coroutine lambda's captures live in the closure, which must outlive
-    // io.run().
-    auto watch = [&]() -> asio::awaitable<void> {
-        asio::signal_set signals(io, SIGINT, SIGTERM);
-        asio::steady_timer tick(io);
+    // Named closures: a coroutine lambda's captures live in the closure, which must outlive
+    // io.run(). Two coroutines, not `tick || signal`: a signal must never be discarded.
+    auto progress = [&]() -> asio::awaitable<void> {
         std::uint64_t previous = 0;
         auto next = schedule.start_ns;
         unsigned second = 0;
-        while (now_ns() < schedule.end_ns) {
+        while (now_ns() < schedule.end_ns && !schedule.stop.load(std::memory_order_relaxed)) {
             next = std::min(next + 1'000'000'000, schedule.end_ns);
             tick.expires_at(at_ns(next));
-            auto woke = co_await (tick.async_wait(nothrow) || signals.async_wait(nothrow));
-            if (woke.index() == 1) {
-                schedule.stop_ns.store(now_ns(), std::memory_order_relaxed);
-                schedule.stop.store(true, std::memory_order_relaxed);
-                break;
+            auto [ec] = co_await tick.async_wait(nothrow);
+            if (ec) {
+                break; // stopped, or the workers are done
             }
             ++second;
             if (terminal) {
@@ -609,8 +702,39 @@ void supervise(plan& schedule, std::vector<std::unique_ptr<worker>>& workers) {
             std::fputs("\n", stderr);
         }
     };
-    asio::co_spawn(io, watch(), [](std::exception_ptr) {});
+    auto listen = [&]() -> asio::awaitable<void> {
+        for (;;) {
+            auto [ec, number] = co_await signals.async_wait(nothrow);
+            if (ec) {
+                break; // the workers are done
+            }
+            if (!schedule.stop.load(std::memory_order_relaxed)) {
+                schedule.stop_ns.store(now_ns(), std::memory_order_relaxed);
+                schedule.stop.store(true, std::memory_order_relaxed);
+                tick.cancel();
+            } else {
+                schedule.hurry.store(true, std::memory_order_relaxed);
+            }
+            for (auto& w : workers) {
+                w->poke();
+            }
+        }
+    };
+    asio::co_spawn(io, progress(), [](std::exception_ptr) {});
+    asio::co_spawn(io, listen(), [](std::exception_ptr) {});
     io.run();
+}
+
+/// A local resource ran out: say which and how to raise it (exit 71, not "cannot connect").
+[[noreturn]] void out_of_descriptors(const options& opts, const tcp::endpoint& target) {
+    rlimit limit{};
+    ::getrlimit(RLIMIT_NOFILE, &limit);
+    throw os_failure("cannot open " + std::to_string(opts.connections) +
+                     (opts.udp ? " sockets to " : " connections to ") +
+                     format_endpoint(target.address(), target.port()) +
+                     ": Too many open files (this process may open " +
+                     std::to_string(limit.rlim_cur) +
+                     " descriptors, a local limit: raise it with ulimit -n)");
 }
 
 } // namespace
@@ -620,7 +744,8 @@ summary run_load(const options& opts) {
     auto pattern = payload_pattern::random(opts.size, opts.expect, 0x5eed);
     plan schedule;
     schedule.timeout_ns = static_cast<std::uint64_t>(opts.timeout_seconds() * 1e9);
-    schedule.drain_ns = schedule.timeout_ns;
+    // Replies owed at the end get a short wait, then count as in flight (not lost).
+    schedule.grace_ns = std::min<std::uint64_t>(schedule.timeout_ns, 1'000'000'000);
     if (opts.rate > 0) {
         schedule.period_ns = 1e9 * static_cast<double>(opts.connections) / opts.rate;
         schedule.phase_ns = 1e9 / opts.rate;
@@ -635,6 +760,19 @@ summary run_load(const options& opts) {
         workers[id % count]->add(id);
     }
 
+    asio::io_context io; // the main thread's: signals and progress
+    asio::signal_set signals(io);
+    asio::steady_timer tick(io);
+    std::size_t running = count; // touched on io's thread only
+    auto finished = [&] {
+        asio::post(io, [&] {
+            if (--running == 0) {
+                signals.cancel();
+                tick.cancel();
+            }
+        });
+    };
+
     // Connect everything first, so the clock starts with every connection ready.
     std::latch connected(static_cast<std::ptrdiff_t>(count));
     std::latch go(1);
@@ -647,15 +785,22 @@ summary run_load(const options& opts) {
             if (!schedule.abort) {
                 self->run();
             }
+            finished();
         });
     }
     connected.wait();
     std::string failure;
+    bool descriptors = false;
     for (auto& w : workers) {
         if (failure.empty() && !w->failure.empty()) {
             failure = w->failure;
         }
+        descriptors = descriptors || w->out_of_descriptors;
     }
+    // Caught from the start of the clock until the report is out: a second Ctrl-C (or the
+    // signal `timeout` sends to the process group as well) must not kill it before it reports.
+    signals.add(SIGINT);
+    signals.add(SIGTERM);
     auto start = now_ns();
     schedule.abort = !failure.empty();
     schedule.start_ns = start;
@@ -666,9 +811,12 @@ summary run_load(const options& opts) {
         for (auto& t : threads) {
             t.join();
         }
+        if (descriptors) {
+            out_of_descriptors(opts, target);
+        }
         throw unavailable_error(failure);
     }
-    supervise(schedule, workers);
+    supervise(schedule, workers, io, signals, tick);
     for (auto& t : threads) {
         t.join();
     }
@@ -695,9 +843,19 @@ summary run_load(const options& opts) {
         s.bytes += t.bytes;
         s.errors += t.errors;
         s.mismatches += t.mismatches;
-        s.lost += t.lost + t.unfinished;
+        s.lost += t.lost;
+        s.in_flight += t.in_flight;
         s.latency.merge(t.latency);
     }
+    print_load(opts, s);
+    // The run is over and reported: a signal from now on (Ctrl-C still held, `timeout` again)
+    // would only turn the verdict into 130. Blocked here, while still caught, it stays
+    // pending until exit, which discards it. The workers are joined: this is the only thread.
+    sigset_t held;
+    sigemptyset(&held);
+    sigaddset(&held, SIGINT);
+    sigaddset(&held, SIGTERM);
+    ::pthread_sigmask(SIG_BLOCK, &held, nullptr);
     return s;
 }
 
@@ -710,20 +868,22 @@ void print_load(const options& opts, const summary& s) {
             .add("warmup", opts.warmup)
             .add("expect", to_string(opts.expect))
             .add("sent", s.sent)
-            .add("lost", s.lost);
-        std::printf("%s\n", object.str().c_str());
-    } else {
-        std::printf(
-            "load %s %s: %llu %s, %zu B messages, pipeline %u, %u thread%s%s\n", s.protocol.c_str(),
-            s.target.c_str(), static_cast<unsigned long long>(s.connections),
-            opts.udp ? "sockets" : "connections", opts.size, opts.pipeline, opts.threads,
-            opts.threads == 1 ? "" : "s",
-            opts.rate > 0
-                ? (", rate " + std::to_string(static_cast<long long>(opts.rate)) + " msg/s").c_str()
-                : "");
-        std::fputs(format_load_text(s).c_str(), stdout);
+            .add("received", s.messages)
+            .add("lost", s.lost)
+            .add("in_flight", s.in_flight);
+        write_out(object.str() + "\n");
+        return;
     }
-    std::fflush(stdout);
+    char head[256];
+    std::snprintf(
+        head, sizeof head, "load %s %s: %llu %s, %zu B messages, pipeline %u, %u thread%s%s\n",
+        s.protocol.c_str(), s.target.c_str(), static_cast<unsigned long long>(s.connections),
+        opts.udp ? "sockets" : "connections", opts.size, opts.pipeline, opts.threads,
+        opts.threads == 1 ? "" : "s",
+        opts.rate > 0
+            ? (", rate " + std::to_string(static_cast<long long>(opts.rate)) + " msg/s").c_str()
+            : "");
+    write_out(head + format_load_text(s)); // one write: a report is whole or not at all
 }
 
 } // namespace asio_echo::client

@@ -12,6 +12,7 @@
 
 #include "asio_echo/client/connect.hpp"
 #include "asio_echo/client/failure.hpp"
+#include "asio_echo/client/output.hpp"
 #include "asio_echo/client/report.hpp"
 #include "asio_echo/coro.hpp"
 
@@ -188,13 +189,10 @@ void run_oneshot(const options& opts) {
             .add("bytes", static_cast<std::uint64_t>(reply.size()))
             .add("rtt_us", std::chrono::duration<double, std::micro>(rtt).count())
             .add("reply", reply);
-        std::string line = object.str() + "\n";
-        std::fwrite(line.data(), 1, line.size(), stdout);
+        write_out(object.str() + "\n");
     } else {
-        std::fwrite(reply.data(), 1, reply.size(), stdout);
-        std::fputc('\n', stdout);
+        write_out(reply + "\n");
     }
-    std::fflush(stdout);
     if (opts.verify) {
         verify_reply(message, reply, opts.expect);
     }

@@ -16,6 +16,7 @@
 
 #include "asio_echo/client/connect.hpp"
 #include "asio_echo/client/failure.hpp"
+#include "asio_echo/client/output.hpp"
 #include "asio_echo/client/payload.hpp"
 #include "asio_echo/client/report.hpp"
 #include "asio_echo/coro.hpp"
@@ -172,14 +173,13 @@ private:
             return;
         }
         if (what == outcome::timeout) {
-            std::printf("timeout from %s: seq=%llu\n", result.target.c_str(),
-                        static_cast<unsigned long long>(seq));
+            print_out("timeout from %s: seq=%llu\n", result.target.c_str(),
+                      static_cast<unsigned long long>(seq));
         } else {
-            std::printf("%zu bytes from %s: seq=%llu time=%s ms%s\n", opts_.size,
-                        result.target.c_str(), static_cast<unsigned long long>(seq),
-                        format_ms(rtt_ns).c_str(), what == outcome::mismatch ? " (MISMATCH)" : "");
+            print_out("%zu bytes from %s: seq=%llu time=%s ms%s\n", opts_.size,
+                      result.target.c_str(), static_cast<unsigned long long>(seq),
+                      format_ms(rtt_ns).c_str(), what == outcome::mismatch ? " (MISMATCH)" : "");
         }
-        std::fflush(stdout);
     }
 
     const options& opts_;
@@ -200,25 +200,23 @@ void print_summary(const options& opts, const summary& s) {
         auto object = to_json(s);
         object.add("sent", s.sent).add("received", s.messages).add("lost", s.sent - s.messages);
         object.add("lost_percent", lost_percent);
-        std::printf("%s\n", object.str().c_str());
+        print_out("%s\n", object.str().c_str());
         return;
     }
     const auto& h = s.latency;
-    std::printf("--- %s ping statistics ---\n", s.target.c_str());
-    std::printf("%llu sent, %llu received, %.3g%% lost, %llu mismatched, time %.0f ms\n",
-                static_cast<unsigned long long>(s.sent),
-                static_cast<unsigned long long>(s.messages), lost_percent,
-                static_cast<unsigned long long>(s.mismatches), s.seconds * 1000);
+    print_out("--- %s ping statistics ---\n", s.target.c_str());
+    print_out("%llu sent, %llu received, %.3g%% lost, %llu mismatched, time %.0f ms\n",
+              static_cast<unsigned long long>(s.sent), static_cast<unsigned long long>(s.messages),
+              lost_percent, static_cast<unsigned long long>(s.mismatches), s.seconds * 1000);
     if (h.count() > 0) {
-        std::printf("rtt min/avg/max/stddev = %s/%s/%s/%s ms\n",
-                    format_ms(static_cast<double>(h.min())).c_str(), format_ms(h.mean()).c_str(),
-                    format_ms(static_cast<double>(h.max())).c_str(), format_ms(h.stddev()).c_str());
-        std::printf("rtt p50/p90/p99 = %s/%s/%s ms\n",
-                    format_ms(static_cast<double>(h.percentile(50))).c_str(),
-                    format_ms(static_cast<double>(h.percentile(90))).c_str(),
-                    format_ms(static_cast<double>(h.percentile(99))).c_str());
+        print_out("rtt min/avg/max/stddev = %s/%s/%s/%s ms\n",
+                  format_ms(static_cast<double>(h.min())).c_str(), format_ms(h.mean()).c_str(),
+                  format_ms(static_cast<double>(h.max())).c_str(), format_ms(h.stddev()).c_str());
+        print_out("rtt p50/p90/p99 = %s/%s/%s ms\n",
+                  format_ms(static_cast<double>(h.percentile(50))).c_str(),
+                  format_ms(static_cast<double>(h.percentile(90))).c_str(),
+                  format_ms(static_cast<double>(h.percentile(99))).c_str());
     }
-    std::fflush(stdout);
 }
 
 } // namespace
@@ -229,9 +227,8 @@ void run_ping(const options& opts) {
     run_blocking(io, [&]() -> asio::awaitable<void> {
         co_await ping.connect();
         if (!opts.json) {
-            std::printf("PING %s (%s): %zu bytes per probe\n", ping.result.target.c_str(),
-                        ping.result.protocol.c_str(), opts.size);
-            std::fflush(stdout);
+            print_out("PING %s (%s): %zu bytes per probe\n", ping.result.target.c_str(),
+                      ping.result.protocol.c_str(), opts.size);
         }
         // Ctrl-C ends the probes (the one in flight is not counted), then the summary follows.
         asio::signal_set signals(io, SIGINT, SIGTERM);

@@ -125,10 +125,15 @@ std::string format_load_text(const summary& s) {
                   static_cast<unsigned long long>(s.messages), s.seconds,
                   per_second(s.messages, s.seconds), per_second(s.bytes, s.seconds) / 1e6);
     out += line;
-    std::snprintf(line, sizeof line, "errors %llu, mismatches %llu, lost %llu\n",
+    // Each message sent in the window is one of these: the sum is sent.
+    std::snprintf(
+        line, sizeof line, "sent %llu: received %llu, lost %llu, in flight %llu\n",
+        static_cast<unsigned long long>(s.sent), static_cast<unsigned long long>(s.messages),
+        static_cast<unsigned long long>(s.lost), static_cast<unsigned long long>(s.in_flight));
+    out += line;
+    std::snprintf(line, sizeof line, "errors %llu, mismatches %llu\n",
                   static_cast<unsigned long long>(s.errors),
-                  static_cast<unsigned long long>(s.mismatches),
-                  static_cast<unsigned long long>(s.lost));
+                  static_cast<unsigned long long>(s.mismatches));
     out += line;
     const auto& h = s.latency;
     std::snprintf(line, sizeof line,

@@ -19,9 +19,9 @@ int run(const options& opts) {
         return exit_ok;
     case command::load: {
         auto result = run_load(opts);
-        print_load(opts, result);
-        if (result.errors > 0 || result.mismatches > 0) {
-            throw check_failed(std::to_string(result.mismatches) + " mismatched replies and " +
+        if (result.errors > 0 || result.mismatches > 0 || result.lost > 0) {
+            throw check_failed(std::to_string(result.mismatches) + " mismatched replies, " +
+                               std::to_string(result.lost) + " lost and " +
                                std::to_string(result.errors) + " connection errors");
         }
         if (result.messages == 0) {

@@ -51,6 +51,22 @@ public:
         idle_.expires_at(asio::steady_timer::time_point::max());
     }
 
+    /// Fails the stream when replies are owed and none came for --timeout. A watchdog, not a
+    /// timer raced against the read: `read || timer` would drop a read that completed while
+    /// the timer was re-armed.
+    asio::awaitable<void> watchdog() {
+        while (!finished_) {
+            idle_.expires_at(deadline_);
+            co_await idle_.async_wait(nothrow);
+            if (!finished_ && clock::now() >= deadline_) {
+                fail("no reply from " + name_ + " within " + timeout_text() +
+                     (upload_done_ ? " after the end of input (" : " (") +
+                     std::to_string(received_) + " of " + std::to_string(offered_) +
+                     " bytes back)");
+            }
+        }
+    }
+
     /// stdin -> socket until EOF, then half-close.
     asio::awaitable<void> upload() {
         auto buffer = std::make_unique_for_overwrite<char[]>(chunk_size);
@@ -74,6 +90,10 @@ public:
             if (opts_.verify) {
                 remember({buffer.get(), n});
             }
+            offered_ += n;
+            if (deadline_ == clock::time_point::max()) {
+                arm(); // replies are owed from now on
+            }
             auto [write_ec, written] =
                 co_await asio::async_write(socket_, asio::buffer(buffer.get(), n), nothrow);
             if (write_ec) {
@@ -85,27 +105,15 @@ public:
         boost::system::error_code ec;
         socket_.shutdown(tcp::socket::shutdown_send, ec);
         upload_done_ = true;
-        // From now on a silent server is a failure: start the idle timer (this wakes download).
-        idle_.expires_after(to_duration(opts_.timeout_seconds()));
+        arm(); // from now on a silent server is a failure, even with every byte back (no EOF)
     }
 
     /// socket -> stdout until the server closes.
     asio::awaitable<void> download() {
         auto buffer = std::make_unique_for_overwrite<char[]>(chunk_size);
         for (;;) {
-            auto outcome = co_await (
-                socket_.async_read_some(asio::buffer(buffer.get(), chunk_size), nothrow) ||
-                idle_.async_wait(nothrow));
-            if (outcome.index() == 1) {
-                auto [timer_ec] = std::get<1>(outcome);
-                if (timer_ec) {
-                    continue; // re-armed by upload: read again
-                }
-                fail("no reply from " + name_ + " within " + timeout_text() +
-                     " after the end of input (" + std::to_string(received_) + " of " +
-                     std::to_string(sent_) + " bytes back)");
-            }
-            auto [read_ec, n] = std::get<0>(outcome);
+            auto [read_ec, n] =
+                co_await socket_.async_read_some(asio::buffer(buffer.get(), chunk_size), nothrow);
             if (read_ec == asio::error::eof) {
                 break;
             }
@@ -117,14 +125,19 @@ public:
                 compare({buffer.get(), n});
             }
             received_ += n;
-            if (upload_done_) {
-                idle_.expires_after(to_duration(opts_.timeout_seconds()));
-            }
             auto write_ec = co_await out_.write_all(asio::buffer(buffer.get(), n));
             if (write_ec) {
-                fail("cannot write stdout: " + write_ec.message());
+                fail("cannot write to stdout: " + write_ec.message());
+            }
+            // The server's silence counts from here (a slow stdout is not its fault).
+            if (received_ < offered_ || upload_done_) {
+                arm();
+            } else {
+                deadline_ = clock::time_point::max(); // all back: nothing owed
             }
         }
+        finished_ = true;
+        idle_.cancel();
         if (!upload_done_) {
             fail("server " + name_ +
                  " closed the connection before the end of "
@@ -146,6 +159,17 @@ private:
             failure_ = message;
         }
         throw check_failed(message);
+    }
+
+    using clock = asio::steady_timer::clock_type;
+
+    /// Replies are owed: the server has --timeout from now to send one.
+    void arm() {
+        bool was_idle = deadline_ == clock::time_point::max();
+        deadline_ = clock::now() + to_duration(opts_.timeout_seconds());
+        if (was_idle) {
+            idle_.cancel(); // the watchdog sleeps until max: wake it to the new deadline
+        }
     }
 
     std::string timeout_text() const {
@@ -197,14 +221,17 @@ private:
     stdio_channel in_;
     stdio_channel out_;
     asio::steady_timer space_freed_; ///< download cancels it to wake a waiting upload
-    asio::steady_timer idle_;        ///< once stdin ended: how long the server may stay silent
-    transform reply_;                ///< what a correct reply does to the bytes
-    std::vector<char> window_;       ///< --verify: expected bytes not yet received (a ring)
-    std::size_t head_ = 0;           ///< first pending byte in window_
-    std::size_t pending_ = 0;        ///< bytes in window_
+    asio::steady_timer idle_;        ///< the watchdog's: sleeps until deadline_
+    clock::time_point deadline_ = clock::time_point::max(); ///< a reply is due by; max: none owed
+    transform reply_;          ///< what a correct reply does to the bytes
+    std::vector<char> window_; ///< --verify: expected bytes not yet received (a ring)
+    std::size_t head_ = 0;     ///< first pending byte in window_
+    std::size_t pending_ = 0;  ///< bytes in window_
     std::uint64_t sent_ = 0;
+    std::uint64_t offered_ = 0; ///< bytes handed to the socket (sent_ once the write is done)
     std::uint64_t received_ = 0;
     bool upload_done_ = false;
+    bool finished_ = false; ///< download saw the server's EOF
     std::optional<std::string> failure_;
 };
 
@@ -217,7 +244,7 @@ void run_stream(const options& opts) {
         auto remote = socket.remote_endpoint();
         duplex both(opts, std::move(socket), format_endpoint(remote.address(), remote.port()));
         try {
-            co_await (both.upload() && both.download());
+            co_await (both.upload() && both.download() && both.watchdog());
         } catch (const std::exception&) {
             // One side failed and the other ended by the cancellation: report the cause.
             if (both.failure()) {

@@ -17,6 +17,7 @@
 
 #include "child_process.hpp"
 #include "net.hpp"
+#include "posix_echo.hpp"
 #include "server_fixture.hpp"
 
 using namespace asio_echo;
@@ -221,4 +222,69 @@ BOOST_AUTO_TEST_CASE(help_and_version_exit_0) {
     auto version = client({"--version"});
     BOOST_TEST(version.code == 0);
     BOOST_TEST(version.out.rfind("echo-client ", 0) == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(a_failed_write_to_stdout_is_exit_1_with_one_line) {
+    running_server server(loopback_config());
+    auto tcp = at(server.tcp_port());
+    const std::vector<std::vector<std::string>> cases = {
+        {"--connect", tcp, "hello"},
+        {"--connect", tcp, "--json", "hello"},
+        {"--connect", at(server.udp_port()), "--udp", "hello"},
+        {"ping", "--connect", tcp, "--count", "1"},
+        {"ping", "--connect", tcp, "--count", "1", "--json"},
+        {"load", "--connect", tcp, "--connections", "1", "--duration", "0.1"},
+        {"load", "--connect", tcp, "--connections", "1", "--duration", "0.1", "--json"},
+        {"--help"},
+        {"--version"},
+    };
+    for (const auto& args : cases) {
+        std::vector<std::string> shell = {"-c", "exec \"$0\" \"$@\" >/dev/full", ECHO_CLIENT_PATH};
+        shell.insert(shell.end(), args.begin(), args.end());
+        auto r = run_program("/bin/sh", shell);
+        std::string what;
+        for (const auto& a : args) {
+            what += a + " ";
+        }
+        BOOST_TEST(r.code == 1, what);
+        BOOST_TEST(r.err == "echo-client: cannot write to stdout: No space left on device\n", what);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(stream_fails_after_timeout_when_the_server_stops_echoing) {
+    posix_tcp_echo silent(posix_tcp_echo::kind::silent);
+    // Input still open (a producer pausing) and input larger than the socket buffers (the
+    // upload blocks): both owe replies, and neither may wait longer than --timeout for one.
+    for (bool keep_open : {true, false}) {
+        auto start = std::chrono::steady_clock::now();
+        child_process child(ECHO_CLIENT_PATH, {"--connect", at(silent.port()), "--timeout", "0.5"},
+                            {}, true);
+        std::thread writer([&] {
+            try {
+                child.write_stdin(std::string(keep_open ? 1000 : 16 << 20, 'x'));
+            } catch (const std::exception&) {
+                // The child exited before reading everything.
+            }
+            if (!keep_open) {
+                child.close_stdin();
+            }
+        });
+        auto code = child.wait_exit(10s);
+        auto took = std::chrono::steady_clock::now() - start;
+        if (!code) {
+            child.send_signal(SIGKILL);
+        }
+        writer.join();
+        if (keep_open) {
+            child.close_stdin();
+        }
+        BOOST_TEST_REQUIRE(code.has_value(), "keep_open " << keep_open << ": still running");
+        BOOST_TEST(*code == 1);
+        BOOST_TEST(
+            child.err().rfind("echo-client: no reply from " + at(silent.port()) + " within 0.5 s",
+                              0) == 0u,
+            child.err());
+        BOOST_TEST(child.err().find('\n') == child.err().size() - 1, child.err());
+        BOOST_TEST((took >= 500ms && took < 3s));
+    }
 }

@@ -3,16 +3,22 @@
 #define BOOST_TEST_MODULE client_ping_load
 #include <boost/test/unit_test.hpp>
 
+#include <chrono>
+#include <csignal>
 #include <optional>
+#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "child_process.hpp"
+#include "eventually.hpp"
+#include "posix_echo.hpp"
 #include "server_fixture.hpp"
 
 using namespace asio_echo;
 using namespace asio_echo::test;
+using namespace std::chrono_literals;
 
 namespace {
 
@@ -80,6 +86,86 @@ void require_load_fields(const json_view& json) {
           "latency_us.p999", "latency_us.max"}) {
         BOOST_TEST(json.has(key), "missing field " << key);
     }
+}
+
+/// A run of echo-client with its wall time.
+struct timed_run {
+    run_result result;
+    std::chrono::duration<double> took;
+};
+
+timed_run timed_client(const std::vector<std::string>& args) {
+    auto start = std::chrono::steady_clock::now();
+    child_process child(ECHO_CLIENT_PATH, args);
+    auto code = child.wait_exit(30s);
+    BOOST_REQUIRE_MESSAGE(code, "echo-client did not exit within 30 s");
+    return {{*code, child.out(), child.err()}, std::chrono::steady_clock::now() - start};
+}
+
+/// Every message sent in the window is received, lost or still in flight: checks that the
+/// JSON says so.
+void require_accounted(const json_view& json, const std::string& what) {
+    BOOST_TEST(json.has("in_flight"), what << ": no in_flight field");
+    if (!json.has("in_flight")) {
+        return;
+    }
+    BOOST_TEST(json.number("sent") ==
+                   json.number("received") + json.number("lost") + json.number("in_flight"),
+               what << ": sent " << json.number("sent") << " != received "
+                    << json.number("received") << " + lost " << json.number("lost")
+                    << " + in flight " << json.number("in_flight"));
+    BOOST_TEST(json.number("received") == json.number("messages"), what);
+}
+
+/// Load runs with large messages and deep pipelines, parameters drawn from seed, against a
+/// correct echo server on port: none may report a mismatch, a loss or an error, and each ends
+/// at its duration plus the grace (1 s), not at the --timeout (5 s).
+void load_runs_verify_cleanly(std::uint16_t port, std::uint64_t seed, int runs) {
+    std::mt19937_64 draw(seed);
+    int bad = 0;
+    for (int i = 0; i < runs; ++i) {
+        struct shape {
+            unsigned size, pipeline, connections;
+        };
+        const shape shapes[] = {{65536, 64, 2},
+                                {4194304, 1, 1},
+                                {4194304, 4, 1},
+                                {1000003, 16, 3},
+                                {1 + static_cast<unsigned>(draw() % 300000), 8, 2}};
+        auto s = shapes[draw() % std::size(shapes)];
+        const double duration = 0.3;
+        std::vector<std::string> args = {"load",
+                                         "--connect",
+                                         at(port),
+                                         "--size",
+                                         std::to_string(s.size),
+                                         "--pipeline",
+                                         std::to_string(s.pipeline),
+                                         "--connections",
+                                         std::to_string(s.connections),
+                                         "--duration",
+                                         "0.3",
+                                         "--threads",
+                                         std::to_string(1 + draw() % 2),
+                                         "--json"};
+        auto what = "seed " + std::to_string(seed) + " run " + std::to_string(i) + ": size " +
+                    std::to_string(s.size) + " pipeline " + std::to_string(s.pipeline) +
+                    " connections " + std::to_string(s.connections);
+        auto [r, took] = timed_client(args);
+        auto json = parse_json(r.out);
+        bool clean = r.code == 0 && json.number("mismatches") == 0 && json.number("lost") == 0 &&
+                     json.number("errors") == 0;
+        bad += clean ? 0 : 1;
+        BOOST_TEST(r.code == 0, what << ": " << r.err);
+        BOOST_TEST(json.number("mismatches") == 0, what);
+        BOOST_TEST(json.number("lost") == 0, what);
+        BOOST_TEST(json.number("errors") == 0, what);
+        BOOST_TEST(json.number("messages") > 0, what);
+        BOOST_TEST(took.count() < duration + 1.0 + 1.5, what << ": took " << took.count() << " s");
+        require_accounted(json, what);
+    }
+    BOOST_TEST_MESSAGE("seed " << seed << ": " << bad << " of " << runs
+                               << " runs reported mismatches, losses or errors");
 }
 
 } // namespace
@@ -197,4 +283,130 @@ BOOST_AUTO_TEST_CASE(load_expect_upper_passes_against_an_upper_server_and_fails_
                        "--duration", "0.3", "--json"});
     BOOST_TEST(udp.code == 1);
     BOOST_TEST(parse_json(udp.out).number("mismatches") > 0);
+}
+
+BOOST_AUTO_TEST_CASE(load_with_large_messages_and_deep_pipelines_verifies_against_echo_server) {
+    running_server server(loopback_config(mode::echo, 2));
+    load_runs_verify_cleanly(server.tcp_port(), 12, 10);
+}
+
+BOOST_AUTO_TEST_CASE(load_with_large_messages_and_deep_pipelines_verifies_against_another_server) {
+    posix_tcp_echo other;
+    load_runs_verify_cleanly(other.port(), 1212, 10);
+}
+
+BOOST_AUTO_TEST_CASE(load_at_a_rate_counts_every_message_once) {
+    // --rate races a timer against the reads: no completed read may be thrown away.
+    running_server server(loopback_config());
+    for (int i = 0; i < 3; ++i) {
+        auto [r, took] = timed_client({"load", "--connect", at(server.tcp_port()), "--size",
+                                       "20000", "--connections", "4", "--pipeline", "4", "--rate",
+                                       "4000", "--duration", "0.4", "--json"});
+        BOOST_TEST(r.code == 0, r.err);
+        auto json = parse_json(r.out);
+        BOOST_TEST(json.number("mismatches") == 0);
+        BOOST_TEST(json.number("lost") == 0);
+        require_accounted(json, "tcp at a rate");
+    }
+}
+
+BOOST_AUTO_TEST_CASE(load_reports_replies_still_owed_at_the_end_as_in_flight_and_ends_on_time) {
+    posix_tcp_echo stalled(posix_tcp_echo::kind::silent);
+    auto [r, took] =
+        timed_client({"load", "--connect", at(stalled.port()), "--connections", "3", "--pipeline",
+                      "2", "--duration", "0.3", "--timeout", "5", "--json"});
+    auto json = parse_json(r.out);
+    require_accounted(json, "a stalled server");
+    BOOST_TEST(json.number("in_flight") == 6);
+    BOOST_TEST(json.number("lost") == 0);
+    BOOST_TEST(json.number("received") == 0);
+    BOOST_TEST(took.count() < 0.3 + 1.0 + 1.5, "took " << took.count() << " s");
+    BOOST_TEST(r.code == 1); // nothing came back: a failed check
+    BOOST_TEST(r.err == "echo-client: no reply completed in the measured window\n");
+}
+
+BOOST_AUTO_TEST_CASE(udp_load_accounts_for_every_datagram_and_a_real_loss_fails) {
+    posix_udp_echo lossy(5); // answers 4 datagrams of 5
+    auto [r, took] =
+        timed_client({"load", "--connect", at(lossy.port()), "--udp", "--connections", "2",
+                      "--pipeline", "4", "--duration", "0.4", "--timeout", "0.1", "--json"});
+    auto json = parse_json(r.out);
+    require_accounted(json, "udp, one in five dropped");
+    BOOST_TEST(json.number("lost") > 0);
+    BOOST_TEST(json.number("mismatches") == 0);
+    BOOST_TEST(r.code == 1);
+    BOOST_TEST(r.err.find(" lost") != std::string::npos, r.err);
+
+    // The text report says the same: "sent S: received R, lost L, in flight F".
+    auto text = timed_client({"load", "--connect", at(lossy.port()), "--udp", "--connections", "2",
+                              "--pipeline", "4", "--duration", "0.4", "--timeout", "0.1"})
+                    .result;
+    unsigned long long sent = 0, received = 0, lost = 0, in_flight = 0;
+    auto line = text.out.find("\nsent ");
+    BOOST_TEST_REQUIRE(line != std::string::npos, text.out);
+    BOOST_TEST_REQUIRE(std::sscanf(text.out.c_str() + line + 1,
+                                   "sent %llu: received %llu, lost %llu, in flight %llu", &sent,
+                                   &received, &lost, &in_flight) == 4,
+                       text.out);
+    BOOST_TEST(sent == received + lost + in_flight, text.out);
+    BOOST_TEST(lost > 0u, text.out);
+    BOOST_TEST(text.code == 1);
+}
+
+BOOST_AUTO_TEST_CASE(further_signals_while_stopping_do_not_lose_the_report) {
+    // Ctrl-C pressed again and again (or `timeout`'s signal to the process and then its group),
+    // against a server (replies come back at once) and a sink (replies stay owed, so the run
+    // waits for them after the first signal): the report must be out every time.
+    running_server server(loopback_config(mode::echo, 2));
+    posix_tcp_echo sink(posix_tcp_echo::kind::sink);
+    int lost = 0;
+    const int runs = 16;
+    for (int i = 0; i < runs; ++i) {
+        int signal_number = (i / 2) % 2 == 0 ? SIGINT : SIGTERM;
+        bool to_sink = i % 2 == 1;
+        auto received = [&] {
+            return to_sink ? sink.bytes_in() : server.get().counters().tcp_bytes_in;
+        };
+        auto before = received();
+        child_process child(ECHO_CLIENT_PATH,
+                            {"load", "--connect", at(to_sink ? sink.port() : server.tcp_port()),
+                             "--size", "65536", "--pipeline", "16", "--connections", "4",
+                             "--duration", "10"});
+        // Signals are handled once traffic flows: wait for the server to receive some.
+        BOOST_TEST_REQUIRE(eventually([&] { return received() > before; }, 5000ms));
+        child.send_signal(signal_number);
+        std::optional<int> code;
+        // Another signal every 20 ms until it exits (bounded by the deadline).
+        eventually(
+            [&] {
+                child.send_signal(signal_number);
+                code = child.wait_exit(0ms);
+                return code.has_value();
+            },
+            5000ms);
+        BOOST_TEST_REQUIRE(code.has_value(), "run " << i << ": still running after 5 s");
+        bool reported = child.out().find(" messages in ") != std::string::npos &&
+                        child.out().find("latency us:") != std::string::npos;
+        lost += reported ? 0 : 1;
+        if (!to_sink) {
+            BOOST_TEST(*code == 0, "run " << i << ": " << child.err());
+        }
+        BOOST_TEST(reported, "run " << i << (to_sink ? " (sink)" : " (server)") << " signal "
+                                    << signal_number << ": exit " << *code << ", stdout '"
+                                    << child.out() << "'");
+    }
+    BOOST_TEST_MESSAGE(lost << " of " << runs << " repeated-signal runs lost the report");
+}
+
+BOOST_AUTO_TEST_CASE(load_over_the_descriptor_limit_names_the_local_limit_and_exits_71) {
+    running_server server(loopback_config());
+    auto r = run_program("/bin/sh", {"-c", "ulimit -n 64 && exec \"$0\" \"$@\"", ECHO_CLIENT_PATH,
+                                     "load", "--connect", at(server.tcp_port()), "--connections",
+                                     "200", "--duration", "0.2"});
+    BOOST_TEST(r.code == 71, r.err);
+    BOOST_TEST(r.out == "");
+    BOOST_TEST(r.err.find("Too many open files") != std::string::npos, r.err);
+    BOOST_TEST(r.err.find("ulimit -n") != std::string::npos, r.err);
+    BOOST_TEST(r.err.find("64") != std::string::npos, r.err);
+    BOOST_TEST(r.err.find('\n') == r.err.size() - 1, "one line: " << r.err);
 }

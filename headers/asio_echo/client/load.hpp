@@ -8,13 +8,16 @@
 namespace asio_echo::client {
 
 /// Runs the load as opts say (--connections, --size, --duration, --pipeline, --rate, --threads,
-/// --warmup, --timeout: connect deadline, UDP loss deadline and end-of-run drain) and returns
-/// what the measured window saw. On a terminal prints a progress line on stderr each second.
-/// SIGINT/SIGTERM end the run early. Throws unavailable_error when a connection cannot be made.
-/// Not thread safe: starts and joins its own threads.
+/// --warmup, --timeout: connect deadline, UDP loss deadline, and at most 1 s, the grace for
+/// replies owed at the end), prints the report (print_load) and returns it. On a terminal
+/// prints a progress line on stderr each second. The first SIGINT/SIGTERM ends the run early;
+/// further ones end the grace, and none can cut the report (once it is out, SIGINT and
+/// SIGTERM stay blocked in the calling thread: the process is about to exit with its verdict).
+/// Throws unavailable_error when a connection cannot be made, os_failure when the descriptor limit
+/// is reached. Not thread safe: starts and joins its own threads.
 summary run_load(const options& opts);
 
-/// Prints s (text or, with --json, one JSON object) on stdout.
+/// Prints s (text or, with --json, one JSON object) on stdout; throws output_error.
 void print_load(const options& opts, const summary& s);
 
 } // namespace asio_echo::client

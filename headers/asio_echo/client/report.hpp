@@ -21,7 +21,8 @@ struct summary {
     std::uint64_t bytes = 0;       ///< bytes echoed in the measured window
     std::uint64_t errors = 0;      ///< connections failed (reset, closed early, send errors)
     std::uint64_t mismatches = 0;  ///< replies that differed from the expected bytes
-    std::uint64_t lost = 0;        ///< messages never answered (UDP timeouts, unfinished)
+    std::uint64_t lost = 0;        ///< never answered: UDP timeouts, owed on a failed connection
+    std::uint64_t in_flight = 0;   ///< load: still owed when the run ended (not lost)
     double seconds = 0;            ///< length of the measured window
     histogram latency;             ///< round-trip times, nanoseconds
 };

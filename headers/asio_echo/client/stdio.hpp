@@ -32,6 +32,9 @@ public:
     /// Writes every byte.
     boost::asio::awaitable<boost::system::error_code> write_all(boost::asio::const_buffer from);
 
+    /// The descriptor (0 or 1).
+    int fd() const { return fd_; }
+
     /// True when the descriptor is a terminal.
     bool terminal() const { return terminal_; }
 
