@@ -310,6 +310,13 @@ std::string read_slowly(plain_socket& socket, std::size_t chunk, std::chrono::mi
     return all;
 }
 
+/// A TCP client whose receive buffer is small, so that the server's echo waits on its reads.
+plain_socket client_with_receive_buffer(std::uint16_t port, int bytes) {
+    auto client = plain_socket::tcp("127.0.0.1", port);
+    ::setsockopt(client.fd(), SOL_SOCKET, SO_RCVBUF, &bytes, sizeof bytes);
+    return client;
+}
+
 /// Sends data, then half-closes, in a thread of its own; a reset ends it quietly (the test
 /// checks what came back).
 std::thread send_then_half_close(plain_socket& socket, const std::string& data) {
@@ -333,9 +340,7 @@ BOOST_AUTO_TEST_CASE(idle_timeout_spares_a_half_closed_client_that_is_still_read
     auto config = loopback_config();
     config.idle_timeout = 400ms;
     running_server server(config);
-    auto client = plain_socket::tcp("127.0.0.1", server.tcp_port());
-    int small = 64 * 1024;
-    ::setsockopt(client.fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    auto client = client_with_receive_buffer(server.tcp_port(), 64 * 1024);
     auto data = random_bytes(8u << 20, 2);
     auto sender = send_then_half_close(client, data);
     auto back = read_slowly(client, 32 * 1024, 15ms);
@@ -368,9 +373,7 @@ BOOST_AUTO_TEST_CASE(write_timeout_ends_a_peer_that_takes_its_echo_too_slowly_fo
     config.idle_timeout = 0ms;
     config.write_timeout = 500ms;
     running_server server(config);
-    auto client = plain_socket::tcp("127.0.0.1", server.tcp_port());
-    int small = 16 * 1024;
-    ::setsockopt(client.fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    auto client = client_with_receive_buffer(server.tcp_port(), 16 * 1024);
     auto data = random_bytes(16u << 20, 4);
     auto sender = send_then_half_close(client, data);
     auto start = std::chrono::steady_clock::now();
