@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSL-1.0
 # Deployment: the systemd units, the config file, the man pages, and the .deb (cpack -G DEB).
 # Included from the top-level CMakeLists.txt after install(TARGETS echo-server).
 #

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Embeds the asio_echo library to run an echo server with a transform of its own: each chunk
 // read is sent back reversed ("hello" -> "olleh"). Chunks are whatever one read returned, so
 // a long stream is reversed piecewise; for line-sized messages that is the whole message.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #include "asio_echo/datagram_batch.hpp"
 
 #include <cerrno>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #include "asio_echo/metrics_listener.hpp"
 
 #include <string_view>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #include "asio_echo/option_error.hpp"
 
 #include <map>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // echo-server's options: command line and INI config file through Boost.Program_options.
 

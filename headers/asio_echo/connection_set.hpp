@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // The live TCP connections: how many may run (--max-connections), which have been silent too
 // long (--idle-timeout, drain), and closing them all on stop. A gate, as in Seastar's

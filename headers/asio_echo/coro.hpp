@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // Coroutine vocabulary shared by the server and the client.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // Several datagrams per system call: recvmmsg(2) and sendmmsg(2) over an Asio UDP socket's
 // native handle. Asio has no batched datagram call; one receive and one send per datagram

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // HOST:PORT parsing and formatting, shared by the server, the client and the tests.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // Start-up failures and the exit codes main maps them to (sysexits.h numbering).
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // The threads and io_contexts that run everything: either one io_context per thread
 // (shared-nothing, like muduo's EventLoopThreadPool or Asio's server2 example) or one

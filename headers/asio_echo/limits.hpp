@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // Abuse limits that need no sockets: the UDP reflection guard and the per-source UDP rate
 // limit. Plain C++ over Asio address types, tested without a network.

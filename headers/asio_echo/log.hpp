@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // Minimal levelled logging to stderr. Each line is written with one write(2), so lines from
 // several threads never interleave; scripts and tests read the "listening ..." lines.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // The counters as Prometheus text exposition (format 0.0.4): what GET /metrics returns.
 // Plain C++: rendering is tested without sockets; metrics_listener.hpp serves it over HTTP.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // GET /metrics over HTTP/1.1 (Boost.Beast): an accept loop and one coroutine per scrape
 // connection, on the server's io_context pool. Bounded everywhere, so scrapers can never hold

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // The one-line message of a Boost.Program_options error, safe for any input.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // User and system text made safe for a one-line message on a terminal or in the journal.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // The echo server: binds the configured endpoints, runs the accept loops, sessions and datagram
 // loops on an io_pool, and stops on request or signal.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // Server-wide counters. Relaxed atomics: each is exact on its own, a snapshot is not a
 // consistent cut across counters (good enough for logs, STATUS= and tests after quiescence).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // One coroutine per TCP connection: read, transform, write back, until EOF.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // What the server does to the bytes it echoes. A transform works in place over one chunk, so
 // it must be byte-local (chunk boundaries depend on the network) unless the embedder accepts

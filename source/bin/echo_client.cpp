@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // echo-client: parse the command line, run the mode, map failures to exit codes (errors.hpp):
 // each failure is one line "echo-client: <message>" on stderr.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // echo-server: parse the configuration, run the server until a signal, map failures to exit
 // codes (see errors.hpp).
 

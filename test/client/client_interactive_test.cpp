@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // echo-client's interactive mode, driven through a pseudo-terminal: the program sees a
 // terminal on stdin, stdout and stderr, as when a person types.
 #define BOOST_TEST_MODULE client_interactive

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // echo-client's one-shot and stream modes, through the real binary, against an in-process
 // server on loopback port 0.
 #define BOOST_TEST_MODULE client_message

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The client's pure parts: command-line parsing, the histogram, the sequence header, JSON.
 #define BOOST_TEST_MODULE client_unit
 #include <boost/test/unit_test.hpp>

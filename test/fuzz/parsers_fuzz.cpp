@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // libFuzzer target over everything that reads untrusted text or bytes: endpoints, port lists,
 // modes, log levels, both programs' command lines, config files, and the transforms. Any crash,
 // sanitizer report or exception other than usage_error is a finding.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #define BOOST_TEST_MODULE limits_in_process
 #include <boost/test/unit_test.hpp>
 

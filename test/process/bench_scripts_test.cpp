@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The benchmark scripts answer --help with their usage and refuse an unknown argument, without
 // building or measuring anything (before, `--help` started a benchmark of several minutes).
 #define BOOST_TEST_MODULE bench_scripts

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The shipped front-end examples, exercised as shipped: HAProxy (TCP) on
 // examples/haproxy/haproxy.cfg and nginx's stream module (UDP) on
 // examples/nginx/echo-stream.conf, each in front of three echo-server instances on loopback,

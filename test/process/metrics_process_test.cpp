@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The real echo-server with --metrics: exact counters after known traffic, the exposition's
 // syntax, 404/405/400 with the connection closed, keep-alive and HEAD, deadlines and the cap
 // on scrape connections, and scraping while 500 clients echo.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // --reuse-port: two echo-server processes on one port (TCP, UDP and metrics) both serve; when
 // one is killed, new connections, datagrams and scrapes all reach the other. The instances
 // differ in mode (echo vs upper), so each reply tells which one answered.

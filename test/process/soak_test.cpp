@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #define BOOST_TEST_MODULE soak
 // 2,000 concurrent TCP connections plus UDP traffic against the real binary for
 // $ASIO_ECHO_SOAK_SECONDS (default 20): random sizes, half-closes and resets. Every echoed

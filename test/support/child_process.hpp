@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // Runs a program as a child process for out-of-process tests: captures stdout and stderr,
 // waits for lines and exit with deadlines (never sleeps), and ends the child by its PID.

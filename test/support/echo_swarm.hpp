@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // Many TCP echo clients at once, on Asio coroutines in a thread of their own: each connects,
 // sends rounds of seeded random bytes, checks every echoed byte, and closes. The caller

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // Polling with a deadline, for conditions that change without an event a test could wait
 // for: /proc figures, counters in a scrape.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // Reads Prometheus text exposition (format 0.0.4) in tests: a strict syntax check and the
 // samples by name, so tests assert exact values rather than grep for substrings.

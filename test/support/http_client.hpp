@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // A minimal HTTP/1.1 client for tests over plain_socket (so every read has a deadline), with
 // Beast's parser reading the responses: raw requests in, parsed responses out.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // Plain blocking sockets for tests, each with a receive/send deadline, so a missing reply
 // fails the test instead of hanging it.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // Echo servers for client tests that share nothing with echo-server: plain blocking POSIX
 // sockets, one thread per connection. A client defect cannot hide behind a server defect of

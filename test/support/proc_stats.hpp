@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // What /proc says about a process: CPU time, resident memory, open descriptors.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // An echo server running in the test's own process on loopback port 0.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Socket activation: take_passed_sockets() in-process (descriptors at 3 and 4, the variables
 // unset afterwards), and the real echo-server started the way systemd starts it: passed
 // sockets served and logged, configured endpoints ignored; also through systemd-socket-activate.

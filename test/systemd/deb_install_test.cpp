@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The .deb installed for real on this host, as root: `dpkg -i` (its maintainer scripts must
 // be harmless when systemd is not running), `dpkg -L` lists what the deployment needs, the
 // installed binaries run and echo, `dpkg -r` removes all but the conffile, `dpkg -P` that

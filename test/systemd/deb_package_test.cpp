@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // `cpack -G DEB` builds asio-echo_<version>_<arch>.deb: its name, its Depends (the Boost
 // runtime it links), the conffile, the files, and maintainer scripts that parse. Slow (the
 // whole install plus dpkg-shlibdeps), so it is labelled `package` with a long timeout.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // `cmake --install` into a staging folder (DESTDIR + --prefix) puts each file where the
 // deployment needs it, the installed service names the installed binary, and the man pages
 // document every long option the programs' --help prints.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Log lines under journald: when $JOURNAL_STREAM names stderr's device and inode, each line
 // starts with its syslog priority "<N>" and has no time stamp; when it names something else,
 // the lines are plain "level: message".

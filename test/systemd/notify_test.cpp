@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // systemd::notifier in-process: the datagram a service manager receives on a path socket and
 // on an abstract one, the disabled case, and the watchdog settings read from the environment.
 #define BOOST_TEST_MODULE notify

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // Where the .deb puts each file on the system it is installed on, from the install
 // directories the build passes to the package tests (CMAKE_INSTALL_BINDIR,

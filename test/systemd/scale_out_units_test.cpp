@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // Observability and scale-out in the systemd deployment: echo-server@.service is the service
 // with its own config per instance and --reuse-port (its command line really runs two
 // instances on one port), echo-server-metrics.socket passes a socket named "metrics" that the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // Helpers for the systemd tests: a temporary folder, the service manager's side of sd_notify
 // (a bound AF_UNIX datagram socket), listening sockets on loopback port 0, and a child

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // sd_notify from the real echo-server: the test plays the service manager with its own
 // AF_UNIX datagram socket named by NOTIFY_SOCKET (a path, and an abstract name) and checks
 // READY=1 (only once the ports accept), WATCHDOG=1 cadence, STATUS= figures after traffic,

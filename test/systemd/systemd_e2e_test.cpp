@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // End to end under a real systemd: a minimal Debian 12 booted with `systemd-nspawn -b`, the
 // freshly built .deb installed in it with dpkg, and, from the host, what a user checks:
 // echo over TCP and UDP on port 7, the live status, the journal, reload, restart, the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The shipped unit files and config: the directives the deployment relies on (checked by a
 // small parser, always), `systemd-analyze verify` and the `security --offline` exposure
 // scores (where systemd-analyze exists), and the config file as the server reads it.

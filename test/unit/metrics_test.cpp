@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 // The Prometheus exposition rendered from known counters: exact lines, valid syntax, the
 // histogram's cumulative buckets, label escaping; and the syntax checker the process tests
 // rely on, shown to reject what it must.

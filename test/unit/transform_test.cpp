@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #define BOOST_TEST_MODULE transform
 #include <boost/test/data/monomorphic.hpp>
 #include <boost/test/data/test_case.hpp>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // Resolving and connecting, with a deadline, for every client mode.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // The client's own failures: a check that did not pass (no reply, a mismatch, errors or losses
 // under load), output that could not be written, and a local OS limit.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // A log-linear (HDR-style) latency histogram: fixed memory, constant-time record, bounded
 // relative error, percentile queries.

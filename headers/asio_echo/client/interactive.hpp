@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // Interactive mode: a prompt on a terminal, each line typed sent and its echo printed. The same
 // loop, without the prompt, serves UDP input from a pipe (one datagram per line).

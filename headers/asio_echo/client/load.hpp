@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // Load mode: many connections (or UDP sockets) echoing fixed-size messages as fast as replies
 // allow or at a fixed total rate, every byte verified, latency in a histogram.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // One message out, its echo back: the one-shot mode, and the exchange the interactive mode
 // repeats per line.

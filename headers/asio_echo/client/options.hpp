@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // echo-client's command line: the command (message, ping, load) and its options, parsed by
 // Boost.Program_options into a plain value.

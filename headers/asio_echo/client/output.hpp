@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // Standard output that reports its failures: a report that could not be written (a full disk,
 // a closed pipe) is a failed run, not a silent success.

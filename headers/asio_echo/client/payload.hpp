@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // The bytes ping and load send, and how a reply is recognised.
 

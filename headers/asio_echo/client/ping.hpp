@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // Ping mode: one probe at a time, a line per probe like ping(8), then a summary.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // stdin and stdout for coroutines, whatever they are: pipes, sockets and terminals are waited
 // for asynchronously; regular files and /dev/null, which epoll refuses and which never block

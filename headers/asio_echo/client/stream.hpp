@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // Stream mode: stdin -> server -> stdout, full duplex, binary safe, bounded memory.
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // Socket activation: the listening sockets systemd passes (sd_listen_fds(3) protocol).
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: BSL-1.0
 #pragma once
 // The sd_notify protocol, written here rather than linking libsystemd: it is one datagram to
 // the socket named by $NOTIFY_SOCKET (abstract when it starts with '@'), a few dozen lines,
