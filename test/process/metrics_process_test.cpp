@@ -280,11 +280,17 @@ BOOST_AUTO_TEST_CASE(a_scrape_gets_through_while_eight_connections_sit_idle_or_s
     }
     BOOST_TEST_MESSAGE("slowest of 3 scrapes beside 8 idle connections: " << slowest << " s");
     BOOST_TEST(slowest < 1.0);
-    // The oldest idle connection made room (one was enough: each scrape closes after its
-    // reply); the next oldest is still served.
-    held[0].set_timeout(2s);
-    BOOST_TEST(closed_by_peer(held[0]), "the longest-idle connection was kept");
-    BOOST_TEST(http_exchange(held[1], get_request("/metrics", true)).status == 200u);
+    // Room was made by closing one connection that waited for a request (which one depends
+    // on when each last finished a request, on the server's side), never more than needed:
+    // at least three of the four keep-alive connections are still served.
+    int still_served = 0;
+    for (int i = 0; i < 4; ++i) {
+        try {
+            still_served += http_exchange(held[i], get_request("/metrics", true)).status == 200u;
+        } catch (const std::runtime_error&) {
+        }
+    }
+    BOOST_TEST(still_served >= 3, still_served << " of 4 keep-alive connections still served");
     auto echo = plain_socket::tcp("127.0.0.1", server.port);
     echo.send_all("still echoing");
     BOOST_TEST(echo.receive_exactly(13) == "still echoing");
