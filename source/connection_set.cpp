@@ -34,7 +34,7 @@ bool connection_set::reserve_by_closing_longest_idle() {
     std::lock_guard lock(mutex_);
     session_handle* oldest = nullptr;
     for (auto* session : live_) {
-        if (session->reading.load(std::memory_order_relaxed) &&
+        if (!session->slot_taken_over && session->reading.load(std::memory_order_relaxed) &&
             (oldest == nullptr || session->last_active.load(std::memory_order_relaxed) <
                                       oldest->last_active.load(std::memory_order_relaxed))) {
             oldest = session;
@@ -43,7 +43,8 @@ bool connection_set::reserve_by_closing_longest_idle() {
     if (oldest == nullptr) {
         return false;
     }
-    // No longer a candidate: the next newcomer picks another one.
+    // Its slot is the newcomer's from now on, and it is no longer a candidate.
+    oldest->slot_taken_over = true;
     oldest->reading.store(false, std::memory_order_relaxed);
     boost::asio::post(oldest->executor(), [this, oldest] {
         std::lock_guard inner(mutex_);
@@ -51,7 +52,6 @@ bool connection_set::reserve_by_closing_longest_idle() {
             oldest->close();
         }
     });
-    slots_used_.fetch_add(1, std::memory_order_acq_rel);
     return true;
 }
 
@@ -99,11 +99,15 @@ bool connection_set::add(session_handle& session) {
 }
 
 void connection_set::remove(session_handle& session) {
+    bool handed_over = false;
     {
         std::lock_guard lock(mutex_);
         live_.erase(&session);
+        handed_over = session.slot_taken_over;
     }
-    release_slot();
+    if (!handed_over) {
+        release_slot();
+    }
 }
 
 template <class Candidate, class Decide>

@@ -59,6 +59,7 @@ public:
     std::atomic<clock::rep> last_active{0}; ///< steady clock ticks of the last byte moved
     std::atomic<clock::rep> write_since{0}; ///< when the pending write began; 0: none
     std::atomic<bool> reading{false};       ///< waiting for the peer, nothing in flight
+    bool slot_taken_over = false; ///< closed for a newcomer, who holds its slot (under mutex)
 
 protected:
     ~session_handle() = default;
@@ -105,9 +106,9 @@ public:
     void unreserve();
 
     /// When every slot is taken: closes the session that has waited longest for its peer
-    /// (reading, the oldest last_active) and takes its slot for a newcomer at once (the count
-    /// stays one over until the closed session has ended). False, and nothing taken, when no
-    /// session is waiting for its peer.
+    /// (reading, the oldest last_active) and hands its slot to a newcomer at once (the closed
+    /// session does not return it when it ends). False, and nothing taken, when no session is
+    /// waiting for its peer.
     bool reserve_by_closing_longest_idle();
 
     /// Wakes timer (sets it to expire at once) when a slot frees. Call wait_for_slot, then

@@ -280,9 +280,10 @@ BOOST_AUTO_TEST_CASE(a_scrape_gets_through_while_eight_connections_sit_idle_or_s
     }
     BOOST_TEST_MESSAGE("slowest of 3 scrapes beside 8 idle connections: " << slowest << " s");
     BOOST_TEST(slowest < 1.0);
-    // Room was made by closing one connection that waited for a request (which one depends
-    // on when each last finished a request, on the server's side), never more than needed:
-    // at least three of the four keep-alive connections are still served.
+    // Room was made by closing connections that waited for a request (which ones depends on
+    // when each last finished a request, on the server's side), no more than needed: one for
+    // the scrapes, and one more when the last held connection itself came after the first
+    // scrape (the server accepts asynchronously). At least two keep-alive ones still serve.
     int still_served = 0;
     for (int i = 0; i < 4; ++i) {
         try {
@@ -290,7 +291,7 @@ BOOST_AUTO_TEST_CASE(a_scrape_gets_through_while_eight_connections_sit_idle_or_s
         } catch (const std::runtime_error&) {
         }
     }
-    BOOST_TEST(still_served >= 3, still_served << " of 4 keep-alive connections still served");
+    BOOST_TEST(still_served >= 2, still_served << " of 4 keep-alive connections still served");
     auto echo = plain_socket::tcp("127.0.0.1", server.port);
     echo.send_all("still echoing");
     BOOST_TEST(echo.receive_exactly(13) == "still echoing");

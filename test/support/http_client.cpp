@@ -25,6 +25,10 @@ http_reply http_exchange(plain_socket& socket, const std::string& raw_request, b
             throw std::runtime_error("no complete HTTP response before the timeout");
         }
         if (chunk->empty()) {
+            if (!parser.got_some()) {
+                // Beast's put_eof() asserts that something came first.
+                throw std::runtime_error("connection closed before any response");
+            }
             parser.put_eof(ec);
             if (ec) {
                 throw std::runtime_error("connection closed mid-response: " + ec.message());
