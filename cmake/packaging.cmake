@@ -1,20 +1,19 @@
 # SPDX-License-Identifier: BSL-1.0
-# Deployment: the systemd units, the config file, the man pages, and the .deb (cpack -G DEB).
-# Included from the top-level CMakeLists.txt after install(TARGETS echo-server).
+# Deployment: the systemd units, the config file and the man pages. Included from the
+# top-level CMakeLists.txt after install(TARGETS echo-server). The Debian packages are built
+# from these install rules by debian/rules (dpkg-buildpackage), nothing else.
 #
 #   cmake --install build/release                        # into CMAKE_INSTALL_PREFIX
 #   DESTDIR=/tmp/stage cmake --install build/release     # staged
-#   (cd build/release && cpack -G DEB)                   # asio-echo_<version>_<arch>.deb
 #
 # The config directory and (from pkg-config) the unit directory are absolute paths, so a
 # staged install needs DESTDIR, not only --prefix.
 
 include(GNUInstallDirs)
 
-# cpack (and the install target) would otherwise first build "all": in a build tree shared
-# with running builds that races them, and it rebuilds far more than is installed. Build,
-# then install or package: the README's commands do so, and the package tests depend on
-# exactly what is installed.
+# The install target would otherwise first build "all": in a build tree shared with running
+# builds that races them, and it rebuilds far more than is installed. Build, then install:
+# the README's commands do so, and the install test depends on exactly what is installed.
 set(CMAKE_SKIP_INSTALL_ALL_DEPENDENCY ON)
 
 #----------------------------------------------------------------------------------------------
@@ -37,10 +36,10 @@ set(ASIO_ECHO_CONFIG_DIR "/etc/echo-server" CACHE STRING
 #----------------------------------------------------------------------------------------------
 # Units and config.
 
-# The service names /usr/bin/echo-server; the real binary folder is known only at install
-# time (cpack installs with the prefix /usr, cmake --install with CMAKE_INSTALL_PREFIX or
-# --prefix), so the unit is written then. Each install writes its own copy (keyed by the
-# destination), so concurrent installs do not share a file.
+# The services name /usr/bin/echo-server; the real binary folder is known only at install
+# time (CMAKE_INSTALL_PREFIX, or cmake --install --prefix), so the units are written then.
+# Each install writes its own copy (keyed by the destination), so concurrent installs do not
+# share a file.
 install(CODE "
     set(_unit_dir \"${ASIO_ECHO_SYSTEMD_UNIT_DIR}\")
     if(NOT IS_ABSOLUTE \"\${_unit_dir}\")
@@ -53,8 +52,9 @@ install(CODE "
     # file(INSTALL) adds DESTDIR itself.
     string(MD5 _key \"\$ENV{DESTDIR}\${_unit_dir}\")
     set(_staged \"${PROJECT_BINARY_DIR}/systemd-units/\${_key}\")
-    # The service and the template for several instances (echo-server@.service).
-    foreach(_service echo-server.service echo-server@.service)
+    # The socket-activated service, the standalone one, and the template for several
+    # instances (echo-server@.service).
+    foreach(_service echo-server.service echo-server-standalone.service echo-server@.service)
         file(READ \"${PROJECT_SOURCE_DIR}/systemd/\${_service}\" _unit)
         string(REPLACE \"/usr/bin/echo-server\" \"\${_bin_dir}/echo-server\" _unit \"\${_unit}\")
         string(REPLACE \"/etc/echo-server/\" \"${ASIO_ECHO_CONFIG_DIR}/\" _unit \"\${_unit}\")
@@ -62,6 +62,7 @@ install(CODE "
     endforeach()
     file(INSTALL DESTINATION \"\${_unit_dir}\" TYPE FILE
          FILES \"\${_staged}/echo-server.service\"
+               \"\${_staged}/echo-server-standalone.service\"
                \"\${_staged}/echo-server@.service\"
                \"${PROJECT_SOURCE_DIR}/systemd/echo-server.socket\"
                \"${PROJECT_SOURCE_DIR}/systemd/echo-server-metrics.socket\")
@@ -92,46 +93,3 @@ foreach(page echo-server.8 echo-client.1)
     install(FILES ${output} DESTINATION ${CMAKE_INSTALL_MANDIR}/man${section})
 endforeach()
 add_custom_target(asio_echo_man ALL DEPENDS ${_asio_echo_man_outputs})
-
-#----------------------------------------------------------------------------------------------
-# The .deb.
-
-# Debian's maintainer scripts want exactly these names; conffiles lists the config file so
-# dpkg keeps local edits across upgrades.
-file(WRITE ${PROJECT_BINARY_DIR}/packaging/deb/conffiles
-     "${ASIO_ECHO_CONFIG_DIR}/echo-server.conf\n")
-
-set(CPACK_GENERATOR "DEB")
-set(CPACK_PACKAGE_NAME "asio-echo")
-set(CPACK_PACKAGE_VERSION "${PROJECT_VERSION}")
-set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "TCP and UDP echo service (RFC 862) on Boost.Asio")
-# A cache variable of our own, so that a build tree configured before (whose cache still
-# holds an older CPACK_PACKAGE_CONTACT) takes this default too.
-set(ASIO_ECHO_PACKAGE_CONTACT "asio-echo maintainers <asio-echo@users.noreply.github.com>"
-    CACHE STRING "The .deb's Maintainer field")
-set(CPACK_PACKAGE_CONTACT "${ASIO_ECHO_PACKAGE_CONTACT}")
-# /etc and the unit folder are absolute: install into the staging folder through DESTDIR.
-set(CPACK_SET_DESTDIR ON)
-set(CPACK_INSTALL_PREFIX "/usr") # what the package installs under (with DESTDIR)
-set(CPACK_PACKAGING_INSTALL_PREFIX "/usr")
-set(CPACK_STRIP_FILES ON)
-set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT) # asio-echo_<version>_<arch>.deb
-set(CPACK_DEBIAN_PACKAGE_SECTION "net")
-set(CPACK_DEBIAN_PACKAGE_PRIORITY "optional")
-# The summary is the synopsis line; this is the extended description under it.
-set(CPACK_DEBIAN_PACKAGE_DESCRIPTION
-    "echo-server answers every TCP byte stream and UDP datagram with the same bytes (or
-upper-cased), over IPv4 and IPv6, on Boost.Asio C++20 coroutines. It runs as a hardened
-systemd service, socket-activated on port 7 (echo-server.socket), with readiness, status
-and watchdog notification. echo-client sends messages, checks replies, measures round
-trips and generates load.")
-# Depends: exactly the shared libraries the binaries link (libboost-program-options1.81.0,
-# libstdc++6, libc6, libgcc-s1), as dpkg-shlibdeps finds them.
-set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
-    ${PROJECT_BINARY_DIR}/packaging/deb/conffiles
-    ${PROJECT_SOURCE_DIR}/packaging/deb/postinst
-    ${PROJECT_SOURCE_DIR}/packaging/deb/prerm
-    ${PROJECT_SOURCE_DIR}/packaging/deb/postrm)
-set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
-include(CPack)

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: BSL-1.0
-// The .deb installed for real on this host, as root: `dpkg -i` (its maintainer scripts must
-// be harmless when systemd is not running), `dpkg -L` lists what the deployment needs, the
-// installed binaries run and echo, `dpkg -r` removes all but the conffile, `dpkg -P` that
-// too. Skipped with a message when not root, without dpkg, or when asio-echo is already on
-// this host (a copy someone installed is not ours to replace or purge). A guard purges the
-// package whatever happens, so the host is left as it was found.
+// The packages (asio-echo, asio-echo-client, built by dpkg-buildpackage) installed for real
+// on this host, as root: `dpkg -i` (the maintainer scripts must be harmless when systemd is
+// not running), `dpkg -L` lists what the deployment needs, the installed binaries run and
+// echo, `dpkg -r` removes all but the conffile, `dpkg -P` that too. Skipped with a message
+// when not root, without dpkg, or when either package is already on this host (a copy
+// someone installed is not ours to replace or purge). A guard purges them whatever happens,
+// so the host is left as it was found.
 #define BOOST_TEST_MODULE deb_install
 #include <boost/test/unit_test.hpp>
 
@@ -29,15 +30,15 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::string binary_dir = PROJECT_BINARY_DIR;
-const std::string package = "asio-echo";
+const std::vector<std::string> packages{"asio-echo", "asio-echo-client"};
+const std::string both = "asio-echo asio-echo-client";
 
 const std::string& bin_dir = packaged::bin_dir;
 const std::string& config = packaged::config;
 
-/// dpkg's status of asio-echo on this host ("install ok installed", "deinstall ok
+/// dpkg's status of a package on this host ("install ok installed", "deinstall ok
 /// config-files", ...), or "" when dpkg knows no such package.
-std::string package_status() {
+std::string package_status(const std::string& package) {
     auto query = run_shell("exec dpkg-query -W -f='${Status}' " + package + " 2>/dev/null", 30s);
     return query.code == 0 ? query.out : "";
 }
@@ -51,19 +52,21 @@ run_result dpkg(const std::string& arguments) {
     return run_shell("exec dpkg " + arguments + " 2>&1", 120s);
 }
 
-/// Purges asio-echo at destruction if it is on the host then: whatever failed in between,
-/// the host ends as the test found it (the test skips when asio-echo was there before).
+/// Purges the packages at destruction if they are on the host then: whatever failed in
+/// between, the host ends as the test found it (the test skips when one was there before).
 struct purge_guard {
     purge_guard() = default;
     purge_guard(const purge_guard&) = delete;
     purge_guard& operator=(const purge_guard&) = delete;
     ~purge_guard() {
         try {
-            if (on_host(package_status())) {
-                auto purge = dpkg("--purge " + package);
-                BOOST_TEST_MESSAGE("cleanup: dpkg --purge " << package << " exited " << purge.code
-                                                            << "\n"
-                                                            << purge.out);
+            for (const auto& package : packages) {
+                if (on_host(package_status(package))) {
+                    auto purge = dpkg("--purge " + package);
+                    BOOST_TEST_MESSAGE("cleanup: dpkg --purge " << package << " exited "
+                                                                << purge.code << "\n"
+                                                                << purge.out);
+                }
             }
         } catch (const std::exception& e) {
             BOOST_TEST_MESSAGE("cleanup failed: " << e.what());
@@ -113,11 +116,14 @@ bool host_can_take_the_package() {
             return false;
         }
     }
-    if (auto status = package_status(); on_host(status)) {
-        auto version = run_shell("exec dpkg-query -W -f='${Version}' " + package, 30s).out;
-        BOOST_TEST_MESSAGE("skipped: " << package << " " << version << " is already on this host ("
-                                       << status << "); the test neither replaces nor purges it");
-        return false;
+    for (const auto& package : packages) {
+        if (auto status = package_status(package); on_host(status)) {
+            auto version = run_shell("exec dpkg-query -W -f='${Version}' " + package, 30s).out;
+            BOOST_TEST_MESSAGE("skipped: " << package << " " << version
+                                           << " is already on this host (" << status
+                                           << "); the test neither replaces nor purges it");
+            return false;
+        }
     }
     return true;
 }
@@ -128,21 +134,28 @@ BOOST_AUTO_TEST_CASE(dpkg_installs_runs_removes_and_purges_the_package) {
     if (!host_can_take_the_package()) {
         return;
     }
-    temp_dir dir;
-    auto deb = build_deb(CMAKE_CPACK_COMMAND, binary_dir, dir.path());
+    auto debs = find_built_packages(ASIO_ECHO_DEB_DIR);
+    if (!debs) {
+        BOOST_TEST_MESSAGE("skipped: no packages in " ASIO_ECHO_DEB_DIR
+                           " (deb_build skipped: no dpkg-buildpackage here)");
+        return;
+    }
+    auto deb = sh_quoted(debs->server) + " " + sh_quoted(debs->client);
     BOOST_TEST_MESSAGE("installing "
-                       << deb << " (" << fs::file_size(deb) << " bytes); PID 1 is " << pid_1()
+                       << debs->server << " and " << debs->client << "; PID 1 is " << pid_1()
                        << ", systemd "
                        << (fs::exists("/run/systemd/system") ? "running" : "not running"));
     purge_guard guard;
 
     // Install: the maintainer scripts succeed with or without a running systemd.
-    auto install = dpkg("-i " + sh_quoted(deb));
+    auto install = dpkg("-i " + deb);
     BOOST_REQUIRE_MESSAGE(install.code == 0, "dpkg -i failed:\n" << install.out);
     BOOST_TEST(complaints(install.out).empty(), "dpkg -i:\n" << install.out);
-    BOOST_TEST(package_status() == "install ok installed");
+    for (const auto& package : packages) {
+        BOOST_TEST(package_status(package) == "install ok installed", package);
+    }
 
-    auto listed = dpkg("-L " + package);
+    auto listed = dpkg("-L " + both);
     BOOST_REQUIRE_EQUAL(listed.code, 0);
     for (const auto& file : packaged::files()) {
         BOOST_TEST(listed.out.find(file + "\n") != std::string::npos,
@@ -188,10 +201,12 @@ BOOST_AUTO_TEST_CASE(dpkg_installs_runs_removes_and_purges_the_package) {
     }
 
     // Remove: every file goes but the conffile, and the socket is no longer enabled.
-    auto remove = dpkg("-r " + package);
+    auto remove = dpkg("-r " + both);
     BOOST_REQUIRE_MESSAGE(remove.code == 0, "dpkg -r failed:\n" << remove.out);
     BOOST_TEST(complaints(remove.out).empty(), "dpkg -r:\n" << remove.out);
-    BOOST_TEST(package_status() == "deinstall ok config-files");
+    BOOST_TEST(package_status("asio-echo") == "deinstall ok config-files");
+    // The client has no conffile: removing it leaves nothing.
+    BOOST_TEST(!on_host(package_status("asio-echo-client")), package_status("asio-echo-client"));
     for (const auto& file : packaged::files()) {
         BOOST_TEST(fs::exists(file) == (file == config), file);
     }
@@ -203,22 +218,26 @@ BOOST_AUTO_TEST_CASE(dpkg_installs_runs_removes_and_purges_the_package) {
 
     // Reinstall after removal: the socket that was enabled is enabled again, as a fresh
     // install would; then remove once more.
-    auto reinstall = dpkg("-i " + sh_quoted(deb));
+    auto reinstall = dpkg("-i " + deb);
     BOOST_REQUIRE_MESSAGE(reinstall.code == 0, "dpkg -i again failed:\n" << reinstall.out);
     BOOST_TEST(complaints(reinstall.out).empty(), "dpkg -i again:\n" << reinstall.out);
-    BOOST_TEST(package_status() == "install ok installed");
+    for (const auto& package : packages) {
+        BOOST_TEST(package_status(package) == "install ok installed", package);
+    }
     if (systemctl) {
         auto enabled = run_shell("exec systemctl is-enabled echo-server.socket 2>&1", 30s);
         BOOST_TEST(enabled.out == "enabled\n", "after reinstall: " << enabled.out);
     }
-    auto remove_again = dpkg("-r " + package);
+    auto remove_again = dpkg("-r " + both);
     BOOST_REQUIRE_MESSAGE(remove_again.code == 0, "dpkg -r again failed:\n" << remove_again.out);
 
     // Purge: the conffile and its folder go too.
-    auto purge = dpkg("-P " + package);
+    auto purge = dpkg("-P asio-echo"); // the client left nothing to purge
     BOOST_REQUIRE_MESSAGE(purge.code == 0, "dpkg -P failed:\n" << purge.out);
     BOOST_TEST(complaints(purge.out).empty(), "dpkg -P:\n" << purge.out);
-    BOOST_TEST(!on_host(package_status()), package_status());
+    for (const auto& package : packages) {
+        BOOST_TEST(!on_host(package_status(package)), package << ": " << package_status(package));
+    }
     BOOST_TEST(!fs::exists(config));
     BOOST_TEST(!fs::exists(packaged::config_dir));
     BOOST_TEST(!fs::exists("/var/lib/asio-echo"));

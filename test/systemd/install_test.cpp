@@ -91,12 +91,15 @@ BOOST_AUTO_TEST_CASE(install_puts_binaries_units_config_and_man_pages_in_place) 
     auto units = staged.at(ASIO_ECHO_SYSTEMD_UNIT_DIR);
     BOOST_TEST(read_file(units + "/echo-server.socket") ==
                read_file(source_dir + "/systemd/echo-server.socket"));
-    // The service names the binary where this install put it (the prefix, without DESTDIR).
-    auto service = read_file(units + "/echo-server.service");
+    // The services name the binary where this install put it (the prefix, without DESTDIR).
     auto exec = "\nExecStart=" + under(staged.prefix, CMAKE_INSTALL_BINDIR) +
                 "/echo-server --config " + ASIO_ECHO_CONFIG_DIR + "/echo-server.conf\n";
-    BOOST_TEST(service.find(exec) != std::string::npos, "no line" << exec << "in\n" << service);
-    BOOST_TEST(service.find("/usr/bin/echo-server") == std::string::npos);
+    for (const char* name : {"echo-server.service", "echo-server-standalone.service"}) {
+        auto service = read_file(units + "/" + name);
+        BOOST_TEST(service.find(exec) != std::string::npos, name << ": no line" << exec << "in\n"
+                                                                 << service);
+        BOOST_TEST(service.find("/usr/bin/echo-server") == std::string::npos, name);
+    }
     BOOST_TEST(read_file(units + "/echo-server-metrics.socket") ==
                read_file(source_dir + "/systemd/echo-server-metrics.socket"));
     auto instances = read_file(units + "/echo-server@.service");

@@ -341,26 +341,31 @@ run_result run_shell(const std::string& script, std::chrono::milliseconds timeou
     return {*code, shell.out(), shell.err()};
 }
 
-std::string build_deb(const std::string& cpack_command, const std::string& binary_dir,
-                      const std::string& dir) {
-    auto cpack = run_shell("exec " + sh_quoted(cpack_command) + " -G DEB --config " +
-                               sh_quoted(binary_dir + "/CPackConfig.cmake") + " -B " +
-                               sh_quoted(dir) + " 2>&1",
-                           std::chrono::seconds(240));
-    if (cpack.code != 0) {
-        throw std::runtime_error("cpack failed:\n" + cpack.out);
-    }
-    std::vector<std::string> debs;
-    for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-        if (entry.path().extension() == ".deb") {
-            debs.push_back(entry.path().string());
+std::optional<built_packages> find_built_packages(const std::string& dir) {
+    std::vector<std::string> servers;
+    std::vector<std::string> clients;
+    if (std::filesystem::is_directory(dir)) {
+        for (const auto& entry : std::filesystem::directory_iterator(dir)) {
+            auto name = entry.path().filename().string();
+            if (entry.path().extension() != ".deb") {
+                continue;
+            }
+            if (name.rfind("asio-echo-client_", 0) == 0) {
+                clients.push_back(entry.path().string());
+            } else if (name.rfind("asio-echo_", 0) == 0) {
+                servers.push_back(entry.path().string());
+            }
         }
     }
-    if (debs.size() != 1) {
-        throw std::runtime_error(std::to_string(debs.size()) + " .deb files in " + dir +
-                                 " after cpack:\n" + cpack.out);
+    if (servers.empty() && clients.empty()) {
+        return std::nullopt;
     }
-    return debs.front();
+    if (servers.size() != 1 || clients.size() != 1) {
+        throw std::runtime_error(dir + " holds " + std::to_string(servers.size()) +
+                                 " asio-echo and " + std::to_string(clients.size()) +
+                                 " asio-echo-client packages, not one of each");
+    }
+    return built_packages{servers.front(), clients.front()};
 }
 
 std::string deb_field(const std::string& deb, const std::string& name) {

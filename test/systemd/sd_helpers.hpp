@@ -129,11 +129,17 @@ std::string sh_quoted(const std::string& text);
 /// stderr}; throws when it does not finish within timeout (the shell is then ended by PID).
 run_result run_shell(const std::string& script, std::chrono::milliseconds timeout);
 
-/// Builds the .deb from a build tree with `cpack -G DEB` (cpack_command, and the tree's
-/// CPackConfig.cmake) into dir; returns the path of the one .deb there. Throws with cpack's
-/// output when it fails or makes no .deb.
-std::string build_deb(const std::string& cpack_command, const std::string& binary_dir,
-                      const std::string& dir);
+/// The binary packages dpkg-buildpackage made (scripts/build-deb, run by the CTest fixture
+/// deb_build into the build tree's deb/ folder).
+struct built_packages {
+    std::string server; ///< asio-echo_<version>_<arch>.deb: echo-server, units, config
+    std::string client; ///< asio-echo-client_<version>_<arch>.deb: echo-client
+};
+
+/// The packages in dir, or nothing when dir holds neither (deb_build skipped: no
+/// dpkg-buildpackage here). Throws when only one of them is there, or more than one of a
+/// name.
+std::optional<built_packages> find_built_packages(const std::string& dir);
 
 /// One control field of a .deb (`dpkg-deb -f`), without the trailing newline; throws when
 /// dpkg-deb fails.

@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: BSL-1.0
 // End to end under a real systemd: a minimal Debian 12 booted with `systemd-nspawn -b`, the
-// freshly built .deb installed in it with dpkg, and, from the host, what a user checks:
-// echo over TCP and UDP on port 7, the live status, the journal, reload, restart, the
-// watchdog restarting a frozen service, and dpkg -r taking it all away. The container shares
+// packages dpkg-buildpackage built installed in it with dpkg, and, from the host, what a user
+// checks: echo over TCP and UDP on port 7, the package's own autopkgtest, the exposure
+// systemd-analyze gives both services, the live status, the journal, reload, restart, an
+// upgrade, the watchdog restarting a frozen service, the standalone service taking over from
+// the socket and back, and dpkg -r taking it all away. The container shares
 // the host's network, so its port 7 is this host's.
 //
 // The root file system is made once with debootstrap (systemd, dbus and the Boost runtime
-// the .deb depends on) from the Debian mirror in this host's apt sources (or
+// the packages depend on) from the Debian mirror in this host's apt sources (or
 // $ASIO_ECHO_E2E_MIRROR), and cached outside the build tree in
 // ${ASIO_ECHO_E2E_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/asio-echo}/bookworm-rootfs. Each run
 // boots it as a volatile overlay, so the cached tree is never written to. Commands inside
@@ -59,6 +61,7 @@ const std::string client_path; // echo-client is not built in this tree: the tes
 #endif
 const std::string suite = "bookworm";
 const std::string package = "asio-echo";
+const std::string client_package = "asio-echo-client";
 
 /// A short pause between two checks of a condition polled against a deadline.
 void pause_between_checks() {
@@ -571,9 +574,10 @@ std::string json_field(const std::string& object, const std::string& name) {
     return object.substr(at, object.find('"', at) - at);
 }
 
-std::vector<journal_entry> journal(const booted_container& box) {
-    auto out = box.run({"journalctl", "-u", "echo-server", "-o", "json",
-                        "--output-fields=MESSAGE,PRIORITY", "--no-pager"})
+std::vector<journal_entry> journal(const booted_container& box,
+                                   const std::string& unit = "echo-server") {
+    auto out = box.run({"journalctl", "-u", unit, "-o", "json", "--output-fields=MESSAGE,PRIORITY",
+                        "--no-pager"})
                    .out;
     std::vector<journal_entry> entries;
     std::istringstream lines(out);
@@ -588,6 +592,19 @@ bool journal_has(const booted_container& box, const std::string& message_part) {
     return std::any_of(entries.begin(), entries.end(), [&](const journal_entry& e) {
         return e.message.find(message_part) != std::string::npos;
     });
+}
+
+/// The overall exposure `systemd-analyze security` gives a loaded unit in the box.
+std::optional<double> exposure(const booted_container& box, const std::string& unit) {
+    auto analyze = box.run({"systemd-analyze", "security", "--no-pager", unit}, 60s);
+    auto line = "Overall exposure level for " + unit + ": ";
+    auto at = analyze.out.find(line);
+    if (at == std::string::npos) {
+        BOOST_TEST_MESSAGE("systemd-analyze security " << unit << ":\n"
+                                                       << analyze.out << analyze.err);
+        return std::nullopt;
+    }
+    return std::stod(analyze.out.substr(at + line.size()));
 }
 
 /// A systemd time span ("10s", "1min 30s", "500ms") in milliseconds.
@@ -651,11 +668,18 @@ BOOST_AUTO_TEST_CASE(installed_deb_serves_port_7_under_a_booted_systemd) {
     auto step = [&](const std::string& what) {
         BOOST_TEST_MESSAGE("[" << seconds_text(seconds_since(start)) << "] " << what);
     };
+    auto debs = find_built_packages(ASIO_ECHO_DEB_DIR);
+    if (!debs) {
+        BOOST_TEST_MESSAGE("skipped: no packages in " ASIO_ECHO_DEB_DIR
+                           " (deb_build skipped: no dpkg-buildpackage here)");
+        return;
+    }
     temp_dir dir;
-    auto deb = build_deb(CMAKE_CPACK_COMMAND, binary_dir, dir.path());
-    auto depends = deb_field(deb, "Depends");
-    step("built " + fs::path(deb).filename().string() + " (" + std::to_string(fs::file_size(deb)) +
-         " bytes), Depends: " + depends);
+    auto depends = deb_field(debs->server, "Depends");
+    step("installing " + fs::path(debs->server).filename().string() + " (" +
+         std::to_string(fs::file_size(debs->server)) + " bytes) and " +
+         fs::path(debs->client).filename().string() + " (" +
+         std::to_string(fs::file_size(debs->client)) + " bytes), Depends: " + depends);
     auto root =
         cached_root_fs(*cache_dir(), boost_packages(depends), dir.path() + "/debootstrap.log");
     // The trap the issue names: a root folder of mode 0700 fails every DynamicUser service.
@@ -689,14 +713,35 @@ BOOST_AUTO_TEST_CASE(installed_deb_serves_port_7_under_a_booted_systemd) {
          trimmed(box.run({"systemctl", "--version"}).out.substr(0, 20)));
 
     // Install: the postinst enables and starts the socket, which now holds port 7 here.
-    fs::copy_file(deb, box.path("/tmp/asio-echo.deb"));
-    auto install = box.run({"dpkg", "-i", "/tmp/asio-echo.deb"}, 120s);
+    fs::copy_file(debs->server, box.path("/tmp/asio-echo.deb"));
+    fs::copy_file(debs->client, box.path("/tmp/asio-echo-client.deb"));
+    auto install = box.run({"dpkg", "-i", "/tmp/asio-echo.deb", "/tmp/asio-echo-client.deb"}, 120s);
     BOOST_REQUIRE_MESSAGE(install.code == 0, "dpkg -i:\n" << install.out << install.err);
     BOOST_TEST(trimmed(box.run({"systemctl", "is-enabled", "echo-server.socket"}).out) ==
                "enabled");
     BOOST_TEST(trimmed(box.run({"systemctl", "is-active", "echo-server.socket"}).out) == "active");
     BOOST_TEST(port_in_use(7).has_value(), "port 7 is free after the install");
     step("checked the install: dpkg -i, echo-server.socket enabled and listening");
+
+    // The package's own as-installed test (autopkgtest's debian/tests/smoke), run as
+    // autopkgtest would on this testbed; the first connection starts the service.
+    fs::copy_file(std::string(PROJECT_SOURCE_DIR) + "/debian/tests/smoke", box.path("/tmp/smoke"));
+    auto smoke = box.run({"/bin/sh", "/tmp/smoke"}, 120s);
+    BOOST_TEST(smoke.code == 0, "debian/tests/smoke:\n" << smoke.out << smoke.err);
+    BOOST_TEST(smoke.err == "");
+    step("ran debian/tests/smoke in the container:\n" + smoke.out);
+
+    // Exposure as systemd itself rates the installed units.
+    auto activated = exposure(box, "echo-server.service");
+    auto standalone = exposure(box, "echo-server-standalone.service");
+    BOOST_TEST((activated && *activated <= 0.5 + 1e-9), "echo-server.service");
+    BOOST_TEST((standalone && *standalone <= 1.5 + 1e-9), "echo-server-standalone.service");
+    if (activated && standalone) {
+        std::ostringstream figures;
+        figures << std::fixed << std::setprecision(1) << *activated << " (echo-server.service), "
+                << *standalone << " (echo-server-standalone.service)";
+        step("systemd-analyze security in the container: " + figures.str());
+    }
 
     // Echo over TCP and UDP from the host: the first client starts the service.
     const std::string greeting = "hello over tcp and udp";
@@ -757,14 +802,29 @@ BOOST_AUTO_TEST_CASE(installed_deb_serves_port_7_under_a_booted_systemd) {
     check_echo("after reload");
     step("checked reload: same PID, SIGHUP in the journal, echo");
 
+    // Upgrade (the same packages again, as dpkg upgrades): the running service is restarted
+    // on the new binary; the socket is not, so nothing queued in it is lost; still enabled.
+    auto socket_since = box.property("echo-server.socket", "ActiveEnterTimestampMonotonic");
+    auto upgrade = box.run({"dpkg", "-i", "/tmp/asio-echo.deb", "/tmp/asio-echo-client.deb"}, 120s);
+    BOOST_REQUIRE_MESSAGE(upgrade.code == 0, "dpkg -i again:\n" << upgrade.out << upgrade.err);
+    auto upgraded_pid = box.property("echo-server", "MainPID");
+    BOOST_TEST((upgraded_pid != first_pid && upgraded_pid != "0"),
+               "not restarted by the upgrade: MainPID " << first_pid << " -> " << upgraded_pid);
+    BOOST_TEST(box.property("echo-server.socket", "ActiveEnterTimestampMonotonic") == socket_since);
+    BOOST_TEST(trimmed(box.run({"systemctl", "is-enabled", "echo-server.socket"}).out) ==
+               "enabled");
+    check_echo("after the upgrade");
+    step("checked an upgrade: service PID " + first_pid + " -> " + upgraded_pid +
+         ", the socket kept (active since the install), echo");
+
     // Restart: a new process serves the same sockets.
     auto restart = box.run({"systemctl", "restart", "echo-server"});
     BOOST_TEST(restart.code == 0, "systemctl restart: " << restart.err);
     auto second_pid = box.property("echo-server", "MainPID");
-    BOOST_TEST(second_pid != first_pid);
+    BOOST_TEST(second_pid != upgraded_pid);
     BOOST_TEST(second_pid != "0");
     check_echo("after restart");
-    step("checked restart: PID " + first_pid + " -> " + second_pid + ", echo");
+    step("checked restart: PID " + upgraded_pid + " -> " + second_pid + ", echo");
 
     // Watchdog: a frozen service stops sending WATCHDOG=1; systemd kills and restarts it.
     auto watchdog = parse_timespan(box.property("echo-server", "WatchdogUSec"));
@@ -828,12 +888,67 @@ BOOST_AUTO_TEST_CASE(installed_deb_serves_port_7_under_a_booted_systemd) {
          " and the next start (MainPID " +
          limited_pid + " -> " + next_pid + ") served it");
 
+    // Standalone: the service binds what the config says (here a free port) and takes over
+    // from the socket units, which it conflicts with; starting the socket takes port 7 back.
+    auto own_port =
+        box.run({"/bin/sh", "-c", "echo 'listen = 127.0.0.1:0' >>\"$1\"", "sh", packaged::config});
+    BOOST_REQUIRE_MESSAGE(own_port.code == 0, "editing the config: " << own_port.err);
+    auto take_over = box.run({"systemctl", "start", "echo-server-standalone.service"}, 60s);
+    BOOST_REQUIRE_MESSAGE(take_over.code == 0,
+                          "systemctl start echo-server-standalone: " << take_over.err);
+    BOOST_TEST(box.property("echo-server-standalone.service", "ActiveState") == "active");
+    BOOST_TEST(box.property("echo-server.socket", "ActiveState") == "inactive");
+    BOOST_TEST(box.property("echo-server.service", "ActiveState") == "inactive");
+    std::uint16_t standalone_port = 0;
+    BOOST_TEST(eventually(10s,
+                          [&] {
+                              for (const auto& e : journal(box, "echo-server-standalone")) {
+                                  static const std::regex line(
+                                      R"(^listening tcp 127\.0\.0\.1:(\d+)$)");
+                                  std::smatch m;
+                                  if (std::regex_match(e.message, m, line)) {
+                                      standalone_port = static_cast<std::uint16_t>(std::stoi(m[1]));
+                                  }
+                              }
+                              return standalone_port != 0;
+                          }),
+               "no listening line from echo-server-standalone");
+    if (standalone_port != 0) {
+        auto endpoint = "127.0.0.1:" + std::to_string(standalone_port);
+        auto tcp = run_program(client_path, {"--connect", endpoint, "--timeout", "5", "alone"});
+        BOOST_TEST(tcp.code == 0, "standalone tcp: " << tcp.err);
+        BOOST_TEST(tcp.out == "alone\n");
+        auto udp = run_program(client_path, {"--connect", endpoint, "--udp", "--timeout", "1",
+                                             "--retries", "4", "alone"});
+        BOOST_TEST(udp.code == 0, "standalone udp: " << udp.err);
+        BOOST_TEST(udp.out == "alone\n");
+    }
+    BOOST_TEST(!port_in_use(7).has_value(), "port 7 is still taken under the standalone service");
+    auto back = box.run({"systemctl", "start", "echo-server.socket"}, 60s);
+    BOOST_TEST(back.code == 0, "systemctl start echo-server.socket: " << back.err);
+    // systemctl waits for the socket's start job; the standalone service's stop (draining,
+    // up to its drain timeout) may still be running.
+    BOOST_TEST(eventually(30s,
+                          [&] {
+                              return box.property("echo-server-standalone.service",
+                                                  "ActiveState") == "inactive";
+                          }),
+               "echo-server-standalone is still "
+                   << box.property("echo-server-standalone.service", "ActiveState"));
+    check_echo("back on the socket");
+    step("checked the standalone service: it took over from the socket (serving 127.0.0.1:" +
+         std::to_string(standalone_port) + ", port 7 free) and gave way to it again");
+
+    // Remove with the standalone service running again: the package stops it too.
+    BOOST_REQUIRE(box.run({"systemctl", "start", "echo-server-standalone.service"}, 60s).code == 0);
     // Remove: the units stop, the files go (all but the conffile), port 7 is free again.
-    auto remove = box.run({"dpkg", "-r", package}, 120s);
+    auto remove = box.run({"dpkg", "-r", package, client_package}, 120s);
     BOOST_REQUIRE_MESSAGE(remove.code == 0, "dpkg -r:\n" << remove.out << remove.err);
     BOOST_TEST(trimmed(box.run({"systemctl", "is-active", "echo-server.socket"}).out) ==
                "inactive");
     BOOST_TEST(trimmed(box.run({"systemctl", "is-active", "echo-server.service"}).out) ==
+               "inactive");
+    BOOST_TEST(trimmed(box.run({"systemctl", "is-active", "echo-server-standalone.service"}).out) ==
                "inactive");
     BOOST_TEST(box.run({"systemctl", "is-enabled", "echo-server.socket"}).code != 0);
     for (const auto& file : packaged::files()) {
@@ -843,7 +958,7 @@ BOOST_AUTO_TEST_CASE(installed_deb_serves_port_7_under_a_booted_systemd) {
     BOOST_TEST(!still_taken.has_value(), "port 7 is still taken: " << still_taken.value_or(""));
     auto refused = echo_client({"--timeout", "2", "gone"});
     BOOST_TEST(refused.code == 69, "after dpkg -r: " << refused.out << refused.err);
-    auto purge = box.run({"dpkg", "-P", package}, 120s);
+    auto purge = box.run({"dpkg", "-P", package, client_package}, 120s);
     BOOST_TEST(purge.code == 0, "dpkg -P:\n" << purge.out << purge.err);
     BOOST_TEST(!fs::exists(box.path(packaged::config)));
     step("checked dpkg -r and -P: units inactive, files gone, port 7 free");
