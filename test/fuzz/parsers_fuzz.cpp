@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSL-1.0
 // libFuzzer target over everything that reads untrusted text or bytes: endpoints, port lists,
-// modes, log levels, both programs' command lines, config files, and the transforms. Any crash,
+// modes, log levels, networks, PROXY protocol headers, both programs' command lines, config
+// files, and the transforms. Any crash,
 // sanitizer report or exception other than usage_error is a finding.
 //
 //   cmake --preset fuzz && cmake --build --preset fuzz
@@ -16,12 +17,14 @@
 
 #include <unistd.h>
 
+#include "asio_echo/cidr.hpp"
 #include "asio_echo/client/options.hpp"
 #include "asio_echo/config.hpp"
 #include "asio_echo/endpoint.hpp"
 #include "asio_echo/errors.hpp"
 #include "asio_echo/limits.hpp"
 #include "asio_echo/log.hpp"
+#include "asio_echo/proxy_header.hpp"
 #include "asio_echo/transform.hpp"
 
 namespace {
@@ -55,6 +58,37 @@ void parse_command_line(const std::vector<std::string>& words, Parse parse) {
     }
 }
 
+/// A PROXY header: the outcome must be consistent with every shorter prefix (a complete or
+/// malformed header was never "need more" later), and a complete one fits what was given.
+void check_proxy_header(std::string_view input) {
+    std::span<const unsigned char> bytes(reinterpret_cast<const unsigned char*>(input.data()),
+                                         input.size());
+    auto whole = proxy::parse(bytes);
+    if (whole.result == proxy::outcome::complete &&
+        (whole.value.length == 0 || whole.value.length > bytes.size() ||
+         whole.value.length > proxy::max_header_length)) {
+        __builtin_trap();
+    }
+    if (whole.result == proxy::outcome::malformed && whole.problem.empty()) {
+        __builtin_trap();
+    }
+    // Once decided, more bytes change nothing: the prefix up to a complete header is complete.
+    if (whole.result == proxy::outcome::complete) {
+        auto again = proxy::parse(bytes.first(whole.value.length));
+        if (again.result != proxy::outcome::complete || again.value.length != whole.value.length) {
+            __builtin_trap();
+        }
+    }
+}
+
+/// A network: what we print we read back the same.
+void check_network(std::string_view text) {
+    auto net = parse_network(text);
+    if (!(parse_network(format_network(net)) == net)) {
+        __builtin_trap();
+    }
+}
+
 void check_transform(std::string_view input) {
     std::string bytes(input);
     to_upper_ascii(bytes);
@@ -77,7 +111,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         return 0;
     }
     set_log_level(log_level::error);
-    auto selector = data[0] % 7;
+    auto selector = data[0] % 9;
     std::string_view text(reinterpret_cast<const char*>(data + 1), size - 1);
     try {
         switch (selector) {
@@ -107,6 +141,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         }
         case 5:
             check_transform(text);
+            break;
+        case 7:
+            check_proxy_header(text);
+            break;
+        case 8:
+            check_network(text);
             break;
         default:
             parse_command_line(words_of(text), client::parse_options);
