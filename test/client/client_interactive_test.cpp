@@ -94,6 +94,11 @@ public:
             int status = 0;
             if (::waitpid(pid_, &status, WNOHANG) == pid_) {
                 exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+                // What it wrote just before exiting may still be in the terminal: read it
+                // all (EIO ends it once the terminal is closed; bounded if someone holds it).
+                auto drained = std::chrono::steady_clock::now() + 2s;
+                while (read_some(drained)) {
+                }
                 break;
             }
             if (std::chrono::steady_clock::now() >= deadline) {

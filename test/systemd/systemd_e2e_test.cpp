@@ -15,8 +15,9 @@
 // run through nsenter into the namespaces of the container's PID 1.
 //
 // Skipped with a message when not root, when debootstrap, systemd-nspawn or nsenter is
-// missing, or when port 7 is taken on this host. Every wait has a deadline; the container is
-// powered off at the end, and ended by PID if it hangs.
+// missing, when no user namespace can be made (as in a chroot: PrivateUsers=yes would fail
+// in the container), or when port 7 is taken on this host. Every wait has a deadline; the
+// container is powered off at the end, and ended by PID if it hangs.
 #define BOOST_TEST_MODULE systemd_e2e
 #include <boost/test/unit_test.hpp>
 
@@ -37,7 +38,9 @@
 #include <vector>
 
 #include <poll.h>
+#include <sched.h>
 #include <sys/mount.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "child_process.hpp"
@@ -623,6 +626,23 @@ std::chrono::milliseconds parse_timespan(const std::string& text) {
     return total;
 }
 
+/// The errno of unshare(CLONE_NEWUSER) in a child of this process; 0 when it succeeds. The
+/// container inherits what the kernel decides here: the shipped echo-server.service has
+/// PrivateUsers=yes, which systemd sets up with exactly that call.
+int user_namespace_errno() {
+    pid_t child = ::fork();
+    if (child < 0) {
+        return errno;
+    }
+    if (child == 0) {
+        ::_exit(::unshare(CLONE_NEWUSER) == 0 ? 0 : errno);
+    }
+    int status = 0;
+    while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : EINVAL;
+}
+
 /// Skips (with a message) unless this host can boot the container and give it port 7.
 bool host_can_boot_a_container() {
     if (client_path.empty()) {
@@ -640,6 +660,17 @@ bool host_can_boot_a_container() {
                                            << "debootstrap, systemd-container, util-linux)");
             return false;
         }
+    }
+    if (int error = user_namespace_errno()) {
+        BOOST_TEST_MESSAGE("skipped: no user namespace can be made here (unshare(CLONE_NEWUSER): "
+                           << std::strerror(error) << "), so systemd in the container would fail "
+                           << "echo-server.service (PrivateUsers=yes) with 217/USER"
+                           << (error == EPERM
+                                   ? ". In a chroot the kernel refuses user namespaces to every "
+                                     "process below it, a booted container included: run this "
+                                     "test outside the chroot"
+                                   : ""));
+        return false;
     }
     if (!ipv6_loopback_available()) {
         BOOST_TEST_MESSAGE("skipped: no IPv6 here, and echo-server.socket listens on [::]:7");
