@@ -77,6 +77,8 @@ constexpr int batches_per_wakeup = 4;
 } // namespace
 
 asio::awaitable<void> run_udp_responder(asio::ip::udp::socket& socket, const udp_env& env) {
+    // Replies leave from the address each datagram was sent to (a socket systemd passed too).
+    datagram_batch::ask_for_destinations(socket);
     // A slot holds the largest datagram; only the pages datagrams touch become resident.
     datagram_batch batch(batch_size, 64 * 1024);
     std::optional<udp_rate_limiter> limiter;

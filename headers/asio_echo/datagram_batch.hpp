@@ -2,13 +2,18 @@
 #pragma once
 // Several datagrams per system call: recvmmsg(2) and sendmmsg(2) over an Asio UDP socket's
 // native handle. Asio has no batched datagram call; one receive and one send per datagram
-// costs two system calls each, where a busy socket needs two per batch.
+// costs two system calls each, where a busy socket needs two per batch. Each datagram comes
+// with the address it was sent to (IP_PKTINFO, IPV6_PKTINFO), and its reply goes out from
+// that address: on a wildcard or dual-stack socket of a multi-homed host the kernel would
+// otherwise pick a source of its own, which a connected client or a NAT drops.
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <span>
 #include <vector>
 
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <boost/asio/ip/udp.hpp>
@@ -20,6 +25,12 @@ namespace asio_echo {
 /// peer's address. Not thread safe: one batch per datagram loop.
 class datagram_batch {
 public:
+    /// Asks socket to report each datagram's destination address (IP_PKTINFO on IPv4,
+    /// IPV6_RECVPKTINFO on IPv6, which covers IPv4-mapped traffic on a dual-stack socket).
+    /// Call once per socket, passed or bound, before its first receive; throws
+    /// boost::system::system_error when the option is refused.
+    static void ask_for_destinations(boost::asio::ip::udp::socket& socket);
+
     /// capacity slots of slot_size bytes each. The memory is reserved, and only the pages
     /// datagrams touch become resident.
     datagram_batch(std::size_t capacity, std::size_t slot_size);
@@ -37,8 +48,13 @@ public:
     const boost::asio::ip::udp::endpoint& peer(std::size_t i) const noexcept { return peers_[i]; }
     bool truncated(std::size_t i) const noexcept;
 
+    /// The address the i-th datagram was sent to, when the socket reported it (see
+    /// ask_for_destinations); an IPv4-mapped address on a dual-stack socket's IPv4 traffic.
+    std::optional<boost::asio::ip::address> destination(std::size_t i) const;
+
     /// Marks the i-th datagram to be sent back to its sender with the first `size` bytes of
-    /// its payload. Call in receive order; clear_replies() forgets them.
+    /// its payload, from the address it was sent to. Call in receive order; clear_replies()
+    /// forgets them.
     void add_reply(std::size_t i, std::size_t size) noexcept;
     void clear_replies() noexcept { replies_ = 0; }
     std::size_t replies() const noexcept { return replies_; }
@@ -53,11 +69,18 @@ public:
     std::size_t reply_size(std::size_t r) const noexcept { return reply_iov_[r].iov_len; }
 
 private:
+    /// Room for one control message: an IPv6 packet info, the larger of the two kinds.
+    struct control_room {
+        alignas(cmsghdr) unsigned char bytes[CMSG_SPACE(sizeof(in6_pktinfo))];
+    };
+
     std::size_t slot_size_;
     std::unique_ptr<char[]> storage_;                   ///< capacity * slot_size bytes
     std::vector<boost::asio::ip::udp::endpoint> peers_; ///< msg_name of each slot
     std::vector<iovec> slots_;                          ///< receive buffers
     std::vector<mmsghdr> msgs_;                         ///< receive headers
+    std::vector<control_room> controls_;                ///< what each receive reported
+    std::vector<control_room> reply_controls_;          ///< the source of each reply
     std::vector<iovec> reply_iov_;                      ///< send buffers
     std::vector<mmsghdr> reply_msgs_;                   ///< send headers
     std::size_t replies_ = 0;

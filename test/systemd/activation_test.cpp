@@ -232,6 +232,33 @@ BOOST_AUTO_TEST_CASE(serves_and_logs_the_passed_sockets_and_ignores_configured_e
     BOOST_TEST(*code == 0, server.err());
 }
 
+BOOST_AUTO_TEST_CASE(a_passed_dual_stack_socket_answers_from_the_address_each_datagram_reached) {
+    if (!ipv6_loopback_available()) {
+        BOOST_TEST_MESSAGE("skipped: ::1 is not available on this machine");
+        return;
+    }
+    // As echo-server.socket passes it: [::] taking IPv4 too, as IPv4-mapped addresses.
+    bound_socket udp(false, "::");
+    // Queued before the server runs, like the datagram that starts a socket-activated service.
+    auto early = plain_socket::udp("127.0.0.2", udp.port);
+    early.set_timeout(5s);
+    early.send_all("early");
+    activated_child server(server_path, {"--threads", "1"}, {udp.fd},
+                           {"LISTEN_FDS=1", "LISTEN_FDNAMES=echo"});
+    BOOST_REQUIRE_MESSAGE(server.wait_for_stderr_line("listening udp [::]:", 10s),
+                          "output: " << server.err());
+    // Connected clients: each takes only a reply from exactly where it sent.
+    BOOST_TEST(early.receive_some().value_or("<no reply from 127.0.0.2>") == "early");
+    for (const char* address : {"127.0.0.1", "127.0.0.3", "::1"}) {
+        auto client = plain_socket::udp(address, udp.port);
+        client.set_timeout(5s);
+        client.send_all(address);
+        BOOST_TEST(client.receive_some().value_or("<no reply>") == address);
+    }
+    server.send_signal(SIGTERM);
+    BOOST_TEST(server.wait_exit(10s).value_or(-1) == 0, server.err());
+}
+
 BOOST_AUTO_TEST_CASE(sockets_for_another_pid_are_ignored_and_the_configured_endpoint_served) {
     bound_socket tcp(true, "127.0.0.1");
     activated_child server(server_path, {"--listen", "127.0.0.1:0", "--threads", "1"}, {tcp.fd},

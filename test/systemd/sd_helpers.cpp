@@ -186,8 +186,9 @@ bound_socket::bound_socket(bool stream, const std::string& address) {
         fail("socket");
     }
     if (v6) {
-        int on = 1;
-        ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
+        // "::" is dual-stack, as systemd's BindIPv6Only=both makes it; any other IPv6 only.
+        int only = address == "::" ? 0 : 1;
+        ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &only, sizeof only);
     }
     if (::bind(fd, reinterpret_cast<sockaddr*>(&storage), length) != 0 ||
         (stream && ::listen(fd, 128) != 0)) {

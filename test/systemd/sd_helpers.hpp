@@ -83,6 +83,7 @@ private:
 };
 
 /// A listening TCP socket (SOCK_STREAM) or a bound UDP socket on address:0, close-on-exec.
+/// An IPv6 address is IPv6-only, but "::", which is dual-stack (systemd's BindIPv6Only=both).
 struct bound_socket {
     int fd = -1;
     std::uint16_t port = 0;
