@@ -29,6 +29,17 @@ boost::system::error_code last_error() {
     return {e, boost::system::system_category()};
 }
 
+/// Writes value as header's one control message (its msg_control has room for it).
+template <typename Value>
+void put_control(msghdr& header, int level, int type, const Value& value) {
+    auto* message = static_cast<cmsghdr*>(header.msg_control);
+    header.msg_controllen = CMSG_SPACE(sizeof value);
+    message->cmsg_level = level;
+    message->cmsg_type = type;
+    message->cmsg_len = CMSG_LEN(sizeof value);
+    std::memcpy(CMSG_DATA(message), &value, sizeof value);
+}
+
 } // namespace
 
 void datagram_batch::ask_for_destinations(boost::asio::ip::udp::socket& socket) {
@@ -130,7 +141,6 @@ void datagram_batch::add_reply(std::size_t i, std::size_t size) noexcept {
     std::memset(room.bytes, 0, sizeof room.bytes);
     auto& header = reply_msgs_[r].msg_hdr;
     header.msg_control = room.bytes;
-    auto* reply = reinterpret_cast<cmsghdr*>(room.bytes);
     if (info->cmsg_level == IPPROTO_IP) {
         in_pktinfo received{};
         std::memcpy(&received, CMSG_DATA(info), sizeof received);
@@ -147,11 +157,7 @@ void datagram_batch::add_reply(std::size_t i, std::size_t size) noexcept {
             }
             source.ipi_spec_dst = received.ipi_addr;
         }
-        header.msg_controllen = CMSG_SPACE(sizeof source);
-        reply->cmsg_level = IPPROTO_IP;
-        reply->cmsg_type = IP_PKTINFO;
-        reply->cmsg_len = CMSG_LEN(sizeof source);
-        std::memcpy(CMSG_DATA(reply), &source, sizeof source);
+        put_control(header, IPPROTO_IP, IP_PKTINFO, source);
         return;
     }
     in6_pktinfo received{};
@@ -165,11 +171,7 @@ void datagram_batch::add_reply(std::size_t i, std::size_t size) noexcept {
     if (IN6_IS_ADDR_LINKLOCAL(&received.ipi6_addr)) {
         source.ipi6_ifindex = received.ipi6_ifindex;
     }
-    header.msg_controllen = CMSG_SPACE(sizeof source);
-    reply->cmsg_level = IPPROTO_IPV6;
-    reply->cmsg_type = IPV6_PKTINFO;
-    reply->cmsg_len = CMSG_LEN(sizeof source);
-    std::memcpy(CMSG_DATA(reply), &source, sizeof source);
+    put_control(header, IPPROTO_IPV6, IPV6_PKTINFO, source);
 }
 
 std::size_t datagram_batch::send(boost::asio::ip::udp::socket& socket, std::size_t first,
