@@ -10,8 +10,13 @@ namespace {
 
 using boost::asio::ip::address;
 
-[[noreturn]] void fail(std::string_view text, const std::string& why) {
-    throw usage_error("invalid network " + quote(text) + ": " + why);
+/// A network's problem, carried out of the parser.
+struct bad_network {
+    std::string why;
+};
+
+[[noreturn]] void fail(std::string_view, const std::string& why) {
+    throw bad_network{why};
 }
 
 /// The address as bytes (4 or 16) for bitwise comparison.
@@ -56,9 +61,8 @@ address unmapped(const address& a) {
     return a;
 }
 
-} // namespace
-
-network parse_network(std::string_view text) {
+/// The parser; throws bad_network.
+network parse_network_or_throw(std::string_view text) {
     auto slash = text.find('/');
     auto host = text.substr(0, slash);
     boost::system::error_code ec;
@@ -94,6 +98,26 @@ network parse_network(std::string_view text) {
         return {unmapped(base), prefix - 96};
     }
     return {base, prefix};
+}
+
+} // namespace
+
+std::optional<network> parse_network(std::string_view text, std::string& why) {
+    try {
+        return parse_network_or_throw(text);
+    } catch (const bad_network& e) {
+        why = e.why;
+        return std::nullopt;
+    }
+}
+
+network parse_network(std::string_view text) {
+    std::string why;
+    auto net = parse_network(text, why);
+    if (!net) {
+        throw usage_error("invalid network " + quote(text) + ": " + why);
+    }
+    return *net;
 }
 
 std::string format_network(const network& net) {

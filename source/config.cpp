@@ -86,8 +86,18 @@ po::options_description make_options() {
         " --udp-rate")("stats-interval",
                        po::value<std::string>()->value_name("SECONDS")->default_value("0"),
                        "log the counters every SECONDS; 0 = never");
+    po::options_description access("Access");
+    access.add_options()(
+        "allow", po::value<std::vector<std::string>>()->value_name("CIDR"),
+        "serve only sources in this network (10.0.0.0/8, 2001:db8::/32; an address alone is one"
+        " host); repeatable; default: every source")(
+        "deny", po::value<std::vector<std::string>>()->value_name("CIDR"),
+        "refuse sources in this network, allowed or not; repeatable")(
+        "max-connections-per-source", po::value<std::string>()->value_name("N")->default_value("0"),
+        "TCP connections one client address may hold at once; one more is closed at once;"
+        " 0 = no limit");
     po::options_description all;
-    all.add(general).add(service).add(limits);
+    all.add(general).add(service).add(limits).add(access);
     return all;
 }
 
@@ -167,6 +177,22 @@ std::vector<endpoint> endpoints_of(const po::variables_map& vm, const char* key)
     if (vm.count(key)) {
         for (const auto& text : vm[key].as<std::vector<std::string>>()) {
             result.push_back(parse_endpoint(text));
+        }
+    }
+    return result;
+}
+
+/// The networks of a repeatable CIDR option (--allow, --deny).
+std::vector<network> networks_of(const po::variables_map& vm, const char* key) {
+    std::vector<network> result;
+    if (vm.count(key)) {
+        for (const auto& text : vm[key].as<std::vector<std::string>>()) {
+            std::string why;
+            auto net = parse_network(text, why);
+            if (!net) {
+                bad_value(key, text, why);
+            }
+            result.push_back(*net);
         }
     }
     return result;
@@ -306,6 +332,10 @@ parse_result parse_server_config(int argc, const char* const argv[]) {
             config.metrics = parse_endpoint(text("metrics"));
         }
         config.reuse_port = vm["reuse-port"].as<bool>();
+        config.allow = networks_of(vm, "allow");
+        config.deny = networks_of(vm, "deny");
+        config.max_connections_per_source = parse_number(
+            "max-connections-per-source", text("max-connections-per-source"), 0, 1000000);
         return {config, {}};
     } catch (const po::error& e) {
         throw usage_error(describe(e));

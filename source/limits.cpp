@@ -190,4 +190,47 @@ bool udp_rate_limiter::allow(const boost::asio::ip::address& source, clock::time
     return true;
 }
 
+source_counts::key_type source_counts::key_of(const boost::asio::ip::address& source) {
+    if (source.is_v4()) {
+        return boost::asio::ip::make_address_v6(boost::asio::ip::v4_mapped, source.to_v4())
+            .to_bytes();
+    }
+    return source.to_v6().to_bytes();
+}
+
+std::size_t source_counts::key_hash::operator()(const key_type& key) const noexcept {
+    return std::hash<std::string_view>{}(
+        std::string_view(reinterpret_cast<const char*>(key.data()), key.size()));
+}
+
+bool source_counts::admit(const boost::asio::ip::address& source) {
+    if (limit_ == 0) {
+        return true;
+    }
+    std::lock_guard lock(mutex_);
+    auto& open = counts_[key_of(source)];
+    if (open >= limit_) {
+        return false;
+    }
+    ++open;
+    return true;
+}
+
+void source_counts::release(const boost::asio::ip::address& source) {
+    if (limit_ == 0) {
+        return;
+    }
+    std::lock_guard lock(mutex_);
+    auto it = counts_.find(key_of(source));
+    if (it != counts_.end() && --it->second == 0) {
+        counts_.erase(it); // memory follows the open connections, not every address seen
+    }
+}
+
+std::size_t source_counts::count(const boost::asio::ip::address& source) const {
+    std::lock_guard lock(mutex_);
+    auto it = counts_.find(key_of(source));
+    return it == counts_.end() ? 0 : it->second;
+}
+
 } // namespace asio_echo

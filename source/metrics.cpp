@@ -84,6 +84,10 @@ std::string render_metrics(const stats_snapshot& s, const metrics_info& info) {
     out.single("echo_connections_timed_out_total", "counter",
                "TCP connections closed by --idle-timeout or --write-timeout.",
                s.connections_timed_out);
+    out.family("echo_connections_refused_total", "counter",
+               "TCP connections closed at once, before anything was read.");
+    out.sample("echo_connections_refused_total", "reason=\"denied\"", s.refused_denied);
+    out.sample("echo_connections_refused_total", "reason=\"per_source\"", s.refused_per_source);
 
     out.family("echo_bytes_received_total", "counter", "Payload bytes received.");
     out.sample("echo_bytes_received_total", "protocol=\"tcp\"", s.tcp_bytes_in);
@@ -98,7 +102,7 @@ std::string render_metrics(const stats_snapshot& s, const metrics_info& info) {
     out.family("echo_datagrams_dropped_total", "counter", "UDP datagrams dropped unanswered.");
     for (auto [reason, count] :
          {std::pair{"reflection_guard", s.dropped_guard}, std::pair{"rate_limit", s.dropped_rate},
-          std::pair{"oversize", s.dropped_oversize}}) {
+          std::pair{"oversize", s.dropped_oversize}, std::pair{"denied", s.dropped_denied}}) {
         out.sample("echo_datagrams_dropped_total", std::string("reason=\"") + reason + "\"", count);
     }
     out.single("echo_datagram_errors_total", "counter", "UDP receive or send failures.",

@@ -103,9 +103,11 @@ server::server(server_config config) : server(config, make_transform(config.echo
 
 server::server(server_config config, transform reply)
     : config_(std::move(config)), connections_(config_.max_connections),
-      guard_(config_.udp_drop_ports), env_{std::move(reply), config_.buffer_size, counters_,
-                                           connections_},
-      udp_env_{env_.reply, counters_, guard_, config_.udp_rate, config_.udp_burst},
+      guard_(config_.udp_drop_ports), access_(config_.allow, config_.deny),
+      per_source_(config_.max_connections_per_source), env_{std::move(reply), config_.buffer_size,
+                                                            counters_,        connections_,
+                                                            access_,          per_source_},
+      udp_env_{env_.reply, counters_, guard_, config_.udp_rate, config_.udp_burst, access_},
       scrapes_(max_metrics_connections),
       metrics_env_{[this] {
                        return render_metrics(counters_.snapshot(),

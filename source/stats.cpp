@@ -14,6 +14,8 @@ stats_snapshot stats::snapshot() const noexcept {
     s.connections_active = get(connections_active);
     s.connections_limited = get(connections_limited);
     s.connections_timed_out = get(connections_timed_out);
+    s.refused_denied = get(refused_denied);
+    s.refused_per_source = get(refused_per_source);
     s.tcp_bytes_in = get(tcp_bytes_in);
     s.tcp_bytes_out = get(tcp_bytes_out);
     s.datagrams_in = get(datagrams_in);
@@ -23,6 +25,7 @@ stats_snapshot stats::snapshot() const noexcept {
     s.dropped_guard = get(dropped_guard);
     s.dropped_rate = get(dropped_rate);
     s.dropped_oversize = get(dropped_oversize);
+    s.dropped_denied = get(dropped_denied);
     s.datagram_errors = get(datagram_errors);
     for (std::size_t i = 0; i < session_duration_buckets; ++i) {
         s.sessions_by_duration[i] = get(sessions_by_duration[i]);
@@ -56,6 +59,8 @@ std::string stats_snapshot::to_line() const {
     add("connections_active", connections_active);
     add("connections_limited", connections_limited);
     add("connections_timed_out", connections_timed_out);
+    add("refused_denied", refused_denied);
+    add("refused_per_source", refused_per_source);
     add("tcp_bytes_in", tcp_bytes_in);
     add("tcp_bytes_out", tcp_bytes_out);
     add("datagrams_in", datagrams_in);
@@ -65,6 +70,7 @@ std::string stats_snapshot::to_line() const {
     add("dropped_guard", dropped_guard);
     add("dropped_rate", dropped_rate);
     add("dropped_oversize", dropped_oversize);
+    add("dropped_denied", dropped_denied);
     add("datagram_errors", datagram_errors);
     return line;
 }

@@ -2,6 +2,7 @@
 #include "asio_echo/tcp_listener.hpp"
 
 #include <chrono>
+#include <optional>
 #include <tuple>
 
 #include <boost/asio/bind_allocator.hpp>
@@ -37,6 +38,7 @@ log_limiter accept_failure_lines;
 log_limiter accept_recovery_lines;
 log_limiter connection_limit_lines;
 log_limiter session_failure_lines;
+log_limiter refusal_lines;
 
 } // namespace
 
@@ -140,6 +142,33 @@ asio::awaitable<void> run_accept_loop(asio::ip::tcp::acceptor& acceptor,
             continue;
         }
         backoff.accepted();
+        // Who may connect is judged on the address, before anything is read.
+        std::optional<asio::ip::address> counted_source; // released when the session ends
+        if (!env.access.empty() || env.per_source.limit() > 0) {
+            boost::system::error_code peer_ec;
+            auto remote = socket.remote_endpoint(peer_ec);
+            const char* refused = nullptr;
+            if (peer_ec) {
+                // Gone already: the session sees the error at once.
+            } else if (!env.access.empty() && !env.access.permits(remote.address())) {
+                bump(env.counters.refused_denied);
+                refused = "source not allowed (--allow, --deny)";
+            } else if (!env.per_source.admit(remote.address())) {
+                bump(env.counters.refused_per_source);
+                refused = "source at --max-connections-per-source";
+            } else if (env.per_source.limit() > 0) {
+                counted_source = remote.address();
+            }
+            if (refused != nullptr) {
+                refusal_lines.log(log_level::warn, [&] {
+                    return "refused tcp connection from " +
+                           format_endpoint(remote.address(), remote.port()) + ": " + refused;
+                });
+                socket.close(ec);
+                env.connections.unreserve();
+                continue;
+            }
+        }
         bump(env.counters.connections_accepted);
         // Latency matters more than packet count for an echo: do not wait for Nagle.
         socket.set_option(asio::ip::tcp::no_delay(true), ec);
@@ -152,8 +181,11 @@ asio::awaitable<void> run_accept_loop(asio::ip::tcp::acceptor& acceptor,
         }
         asio::co_spawn(
             executor, run_tcp_session<Executor>(std::move(socket), env),
-            [&env, started = std::chrono::steady_clock::now(),
-             peer = std::move(peer)](std::exception_ptr e) {
+            [&env, started = std::chrono::steady_clock::now(), peer = std::move(peer),
+             counted_source](std::exception_ptr e) {
+                if (counted_source) {
+                    env.per_source.release(*counted_source);
+                }
                 auto lasted = std::chrono::steady_clock::now() - started;
                 env.counters.session_ended(lasted);
                 log_failure{"tcp session", &session_failure_lines}(e);

@@ -50,7 +50,7 @@ private:
 /// Counts locally and adds to the shared counters once per batch.
 struct batch_counts {
     std::uint64_t in = 0, bytes_in = 0, out = 0, bytes_out = 0, errors = 0;
-    std::uint64_t guard = 0, oversize = 0, rate = 0;
+    std::uint64_t guard = 0, oversize = 0, rate = 0, denied = 0;
 
     void flush(stats& counters) const {
         auto add = [](std::atomic<std::uint64_t>& counter, std::uint64_t n) {
@@ -66,6 +66,7 @@ struct batch_counts {
         add(counters.dropped_guard, guard);
         add(counters.dropped_oversize, oversize);
         add(counters.dropped_rate, rate);
+        add(counters.dropped_denied, denied);
     }
 };
 
@@ -114,6 +115,9 @@ asio::awaitable<void> run_udp_responder(asio::ip::udp::socket& socket, const udp
                                          ? "source port is one of this server's UDP ports"
                                          : "guarded source port",
                                      sender);
+                } else if (!env.access.empty() && !env.access.permits(sender.address())) {
+                    ++counts.denied;
+                    reporter.dropped("source not allowed (--allow, --deny)", sender);
                 } else if (batch.truncated(i)) {
                     ++counts.oversize;
                     reporter.dropped("oversized datagram", sender);

@@ -4,6 +4,8 @@
 // lists built from them. Plain values: no sockets, no executors; tested without a network.
 
 #include <cstdint>
+#include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -26,6 +28,10 @@ struct network {
 /// matched against are. Throws usage_error naming the value and the problem: not an address,
 /// a prefix out of range, host bits set beyond the prefix.
 network parse_network(std::string_view text);
+
+/// The same without throwing: nothing, with why set to the problem ("prefix length 40 is out
+/// of range 0-32"), for callers that name the option themselves.
+std::optional<network> parse_network(std::string_view text, std::string& why);
 
 /// "10.0.0.0/8", "2001:db8::/32": the form parse_network reads.
 std::string format_network(const network& net);

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "asio_echo/cidr.hpp"
 #include "asio_echo/endpoint.hpp"
 #include "asio_echo/limits.hpp"
 #include "asio_echo/log.hpp"
@@ -54,10 +55,13 @@ struct server_config {
     double udp_burst = 0;                        ///< bucket size; 0 = same as udp_rate
     std::chrono::milliseconds stats_interval{0}; ///< counters log line period; 0 = off
     std::optional<endpoint> metrics;             ///< GET /metrics served here; none = off
-    bool reuse_port = false; ///< SO_REUSEPORT on every listener: processes share a port
-    std::optional<std::string> config_file; ///< the file the values came from, if any
-    std::vector<std::string> arguments;     ///< the command line (without argv[0]): a reload
-                                            ///< parses it again, so it keeps overriding the file
+    bool reuse_port = false;    ///< SO_REUSEPORT on every listener: processes share a port
+    std::vector<network> allow; ///< when not empty, only sources in one of these are served
+    std::vector<network> deny;  ///< sources never served (deny wins over allow)
+    std::size_t max_connections_per_source = 0; ///< TCP connections per client address; 0 = any
+    std::optional<std::string> config_file;     ///< the file the values came from, if any
+    std::vector<std::string> arguments;         ///< the command line (without argv[0]): a reload
+                                        ///< parses it again, so it keeps overriding the file
 
     friend bool operator==(const server_config&, const server_config&) = default;
 };

@@ -1,14 +1,17 @@
 // SPDX-License-Identifier: BSL-1.0
 #pragma once
-// Abuse limits that need no sockets: the UDP reflection guard and the per-source UDP rate
-// limit. Plain C++ over Asio address types, tested without a network.
+// Abuse limits that need no sockets: the UDP reflection guard, the per-source UDP rate limit
+// and the per-source TCP connection count. Plain C++ over Asio address types, tested
+// without a network.
 
 #include <array>
 #include <bitset>
 #include <chrono>
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include <boost/asio/ip/address.hpp>
@@ -89,6 +92,39 @@ private:
     std::size_t sets_;                  ///< table_.size() / ways_
     std::array<std::uint64_t, 2> seed_; ///< the hash key, random per limiter
     std::vector<bucket> table_;         ///< sets_ sets of ways_ buckets, set after set
+};
+
+/// Open TCP connections per client address, for --max-connections-per-source (xinetd's
+/// per_source). An IPv4-mapped address counts as the IPv4 address it carries. Thread safe:
+/// accept loops admit, sessions ending on any thread release; both are rare next to the
+/// bytes a session moves, so one mutex is enough.
+class source_counts {
+public:
+    /// limit connections per address; 0: no limit (admit() always succeeds, counts nothing).
+    explicit source_counts(std::size_t limit) : limit_(limit) {}
+
+    /// Counts one more connection from source; false (counting nothing) when it already
+    /// holds limit.
+    bool admit(const boost::asio::ip::address& source);
+
+    /// One connection from source, admitted before, ended.
+    void release(const boost::asio::ip::address& source);
+
+    /// Connections from source now.
+    std::size_t count(const boost::asio::ip::address& source) const;
+
+    std::size_t limit() const noexcept { return limit_; }
+
+private:
+    using key_type = std::array<unsigned char, 16>; ///< IPv6 bytes, or IPv4-mapped
+    struct key_hash {
+        std::size_t operator()(const key_type& key) const noexcept;
+    };
+    static key_type key_of(const boost::asio::ip::address& source);
+
+    std::size_t limit_;
+    mutable std::mutex mutex_;
+    std::unordered_map<key_type, std::size_t, key_hash> counts_; ///< only addresses above 0
 };
 
 } // namespace asio_echo

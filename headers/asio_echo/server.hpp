@@ -110,6 +110,8 @@ private:
     stats counters_;             ///< shared by every session and loop
     connection_set connections_; ///< live sessions, for stop()
     udp_port_guard guard_;       ///< source ports never answered
+    access_list access_;         ///< who may use the service
+    source_counts per_source_;   ///< TCP connections per client address
     session_env env_;            ///< what sessions share
     udp_env udp_env_;            ///< what datagram loops share
     connection_set scrapes_;     ///< open /metrics connections

@@ -26,6 +26,8 @@ struct stats_snapshot {
     std::uint64_t connections_active = 0;    ///< TCP sessions running now
     std::uint64_t connections_limited = 0;   ///< times accepting paused at --max-connections
     std::uint64_t connections_timed_out = 0; ///< closed by --idle-timeout
+    std::uint64_t refused_denied = 0;        ///< closed at once: source not allowed
+    std::uint64_t refused_per_source = 0;    ///< closed at once: --max-connections-per-source
     std::uint64_t tcp_bytes_in = 0;          ///< bytes read from TCP clients
     std::uint64_t tcp_bytes_out = 0;         ///< bytes written back to TCP clients
     std::uint64_t datagrams_in = 0;          ///< datagrams received
@@ -35,6 +37,7 @@ struct stats_snapshot {
     std::uint64_t dropped_guard = 0;         ///< dropped: source port on the guard list
     std::uint64_t dropped_rate = 0;          ///< dropped: source over --udp-rate
     std::uint64_t dropped_oversize = 0;      ///< dropped: larger than the receive buffer
+    std::uint64_t dropped_denied = 0;        ///< dropped: source not allowed
     std::uint64_t datagram_errors = 0;       ///< receive or send failures
     /// Ended TCP sessions per duration bucket (not cumulative), as session_duration_bounds.
     std::array<std::uint64_t, session_duration_buckets> sessions_by_duration{};
@@ -50,6 +53,8 @@ struct stats {
     std::atomic<std::uint64_t> connections_active{0};
     std::atomic<std::uint64_t> connections_limited{0};
     std::atomic<std::uint64_t> connections_timed_out{0};
+    std::atomic<std::uint64_t> refused_denied{0};
+    std::atomic<std::uint64_t> refused_per_source{0};
     std::atomic<std::uint64_t> tcp_bytes_in{0};
     std::atomic<std::uint64_t> tcp_bytes_out{0};
     std::atomic<std::uint64_t> datagrams_in{0};
@@ -59,6 +64,7 @@ struct stats {
     std::atomic<std::uint64_t> dropped_guard{0};
     std::atomic<std::uint64_t> dropped_rate{0};
     std::atomic<std::uint64_t> dropped_oversize{0};
+    std::atomic<std::uint64_t> dropped_denied{0};
     std::atomic<std::uint64_t> datagram_errors{0};
     std::array<std::atomic<std::uint64_t>, session_duration_buckets> sessions_by_duration{};
     std::atomic<std::uint64_t> session_microseconds{0};

@@ -9,7 +9,9 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/strand.hpp>
 
+#include "asio_echo/cidr.hpp"
 #include "asio_echo/connection_set.hpp"
+#include "asio_echo/limits.hpp"
 #include "asio_echo/stats.hpp"
 #include "asio_echo/transform.hpp"
 
@@ -31,6 +33,8 @@ struct session_env {
     std::size_t buffer_size;     ///< bytes read at most per read (a buffer per thread)
     stats& counters;             ///< server-wide counters
     connection_set& connections; ///< lets stop() close the session
+    const access_list& access;   ///< who may connect (--allow, --deny)
+    source_counts& per_source;   ///< open connections per client address
 };
 
 /// Echoes everything the peer sends until it half-closes (then shuts down the sending side,

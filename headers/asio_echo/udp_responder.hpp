@@ -5,6 +5,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/udp.hpp>
 
+#include "asio_echo/cidr.hpp"
 #include "asio_echo/limits.hpp"
 #include "asio_echo/stats.hpp"
 #include "asio_echo/transform.hpp"
@@ -21,6 +22,7 @@ struct udp_env {
     const udp_port_guard& guard; ///< source ports never answered
     double rate;                 ///< datagrams/s per source; 0 = unlimited
     double burst;                ///< bucket size per source
+    const access_list& access;   ///< who may be answered (--allow, --deny)
 };
 
 /// Answers each datagram with its transformed copy, sent to its sender, until the socket is

@@ -100,6 +100,11 @@ plain_socket plain_socket::tcp(const std::string& address, std::uint16_t port) {
     return plain_socket(connected(SOCK_STREAM, address, port));
 }
 
+plain_socket plain_socket::tcp_from(const std::string& source_address, const std::string& address,
+                                    std::uint16_t port) {
+    return plain_socket(connected(SOCK_STREAM, address, port, &source_address, 0));
+}
+
 plain_socket plain_socket::udp(const std::string& address, std::uint16_t port) {
     return plain_socket(connected(SOCK_DGRAM, address, port));
 }

@@ -17,6 +17,9 @@ class plain_socket {
 public:
     /// Connects a TCP socket to address:port; throws on failure.
     static plain_socket tcp(const std::string& address, std::uint16_t port);
+    /// The same, connecting from source_address (any port): a client of another address.
+    static plain_socket tcp_from(const std::string& source_address, const std::string& address,
+                                 std::uint16_t port);
     /// A UDP socket connected to address:port (so it receives only that peer's datagrams).
     static plain_socket udp(const std::string& address, std::uint16_t port);
     /// The same, sending from source_address:source_port (port 0: any). Throws when the

@@ -170,6 +170,12 @@ std::ostream& operator<<(std::ostream& out, const bad_args& b) {
 const bad_args bad_arg_cases[] = {
     {{"--bogus"}, "unrecognised option '--bogus'"},
     {{"--listen", "nope"}, "invalid endpoint 'nope': missing ':PORT'"},
+    {{"--allow", "300.1.1.1/8"},
+     "invalid value '300.1.1.1/8' for --allow: not an IPv4 or IPv6 address before '/'"},
+    {{"--deny", "10.0.0.0/40"},
+     "invalid value '10.0.0.0/40' for --deny: prefix length 40 is out of range 0-32"},
+    {{"--deny", "nonsense"}, "invalid value 'nonsense' for --deny: not an IPv4 or IPv6 address"},
+    {{"--allow", "10.0.0.1/8"}, "invalid value '10.0.0.1/8' for --allow: host bits set beyond /8"},
     {{"--tcp", "127.0.0.1:65536"},
      "invalid endpoint '127.0.0.1:65536': port 65536 is out of range 0-65535"},
     {{"--udp", "::1:9"},
@@ -225,9 +231,10 @@ BOOST_AUTO_TEST_CASE(durations_below_1_ms_are_refused_and_0_means_never) {
 
 namespace {
 
-const char* const number_options[] = {"threads",       "buffer-size",   "max-connections",
-                                      "udp-rate",      "udp-burst",     "idle-timeout",
-                                      "drain-timeout", "stats-interval"};
+const char* const number_options[] = {
+    "threads",       "buffer-size",    "max-connections",
+    "udp-rate",      "udp-burst",      "idle-timeout",
+    "drain-timeout", "stats-interval", "max-connections-per-source"};
 // One syntax everywhere: plain decimal digits (seconds may add ".digits").
 const char* const not_numbers[] = {"0x10", "1e3", "inf", "nan", " 5",  "+5",   "-5",
                                    "5 ",   "",    "1.",  ".5",  "1,5", "0x1p4"};

@@ -165,3 +165,32 @@ BOOST_AUTO_TEST_CASE(the_guard_also_drops_the_servers_own_ports_added_after_bind
     BOOST_TEST(defaults.drops(7));
     BOOST_TEST(!defaults.is_own_port(7));
 }
+
+BOOST_AUTO_TEST_CASE(per_source_counts_admit_up_to_the_limit_and_a_release_lets_the_next_in) {
+    using boost::asio::ip::make_address;
+    source_counts counts(2);
+    auto a = make_address("127.0.0.3");
+    auto b = make_address("::1");
+    BOOST_TEST(counts.admit(a));
+    BOOST_TEST(counts.admit(a));
+    BOOST_TEST(!counts.admit(a)); // the third of one address
+    BOOST_TEST(counts.count(a) == 2u);
+    // An IPv4-mapped address is the IPv4 one; other addresses have their own count.
+    BOOST_TEST(!counts.admit(make_address("::ffff:127.0.0.3")));
+    BOOST_TEST(counts.admit(make_address("127.0.0.4")));
+    BOOST_TEST(counts.admit(b));
+    counts.release(a);
+    BOOST_TEST(counts.count(a) == 1u);
+    BOOST_TEST(counts.admit(a)); // the freed place is taken
+    BOOST_TEST(!counts.admit(a));
+    counts.release(a);
+    counts.release(a);
+    BOOST_TEST(counts.count(a) == 0u);
+
+    // 0: no limit, nothing counted.
+    source_counts unlimited(0);
+    for (int i = 0; i < 1000; ++i) {
+        BOOST_TEST_REQUIRE(unlimited.admit(a));
+    }
+    BOOST_TEST(unlimited.count(a) == 0u);
+}

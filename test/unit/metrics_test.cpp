@@ -24,6 +24,8 @@ stats_snapshot known_counters() {
     s.connections_active = 2;
     s.connections_limited = 3;
     s.connections_timed_out = 4;
+    s.refused_denied = 12;
+    s.refused_per_source = 13;
     s.tcp_bytes_in = 5000;
     s.tcp_bytes_out = 4999;
     s.datagrams_in = 60;
@@ -33,6 +35,7 @@ stats_snapshot known_counters() {
     s.dropped_guard = 1;
     s.dropped_rate = 2;
     s.dropped_oversize = 3;
+    s.dropped_denied = 14;
     s.datagram_errors = 9;
     s.sessions_by_duration = {1, 2, 0, 3, 0, 0, 0, 0, 1};
     s.session_microseconds = 4'250'000;
@@ -59,6 +62,8 @@ BOOST_AUTO_TEST_CASE(rendering_of_known_counters_is_valid_and_exact) {
              "echo_connections_active 2",
              "echo_connection_limit_reached_total 3",
              "echo_connections_timed_out_total 4",
+             "echo_connections_refused_total{reason=\"denied\"} 12",
+             "echo_connections_refused_total{reason=\"per_source\"} 13",
              "echo_bytes_received_total{protocol=\"tcp\"} 5000",
              "echo_bytes_received_total{protocol=\"udp\"} 7000",
              "echo_bytes_sent_total{protocol=\"tcp\"} 4999",
@@ -68,6 +73,7 @@ BOOST_AUTO_TEST_CASE(rendering_of_known_counters_is_valid_and_exact) {
              "echo_datagrams_dropped_total{reason=\"reflection_guard\"} 1",
              "echo_datagrams_dropped_total{reason=\"rate_limit\"} 2",
              "echo_datagrams_dropped_total{reason=\"oversize\"} 3",
+             "echo_datagrams_dropped_total{reason=\"denied\"} 14",
              "echo_datagram_errors_total 9",
              "# TYPE echo_session_duration_seconds histogram",
              "echo_session_duration_seconds_bucket{le=\"0.001\"} 1",
@@ -104,7 +110,7 @@ BOOST_AUTO_TEST_CASE(every_family_has_help_and_type_and_counters_end_in_total) {
         }
         BOOST_TEST((name.starts_with("echo_") || name.starts_with("process_")), name);
     }
-    BOOST_TEST(families == 13u);
+    BOOST_TEST(families == 14u);
 }
 
 BOOST_AUTO_TEST_CASE(zero_counters_render_zeros_not_gaps) {
