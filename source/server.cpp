@@ -14,11 +14,11 @@
 
 #include "asio_echo/coro.hpp"
 #include "asio_echo/errors.hpp"
+#include "asio_echo/listeners/tcp_listener.hpp"
+#include "asio_echo/listeners/udp_responder.hpp"
 #include "asio_echo/log.hpp"
 #include "asio_echo/metrics.hpp"
 #include "asio_echo/systemd/activation.hpp"
-#include "asio_echo/tcp_listener.hpp"
-#include "asio_echo/udp_responder.hpp"
 
 namespace asio_echo {
 

@@ -19,11 +19,11 @@
 #include "asio_echo/config.hpp"
 #include "asio_echo/connection_set.hpp"
 #include "asio_echo/io_pool.hpp"
-#include "asio_echo/metrics_listener.hpp"
+#include "asio_echo/listeners/metrics_listener.hpp"
+#include "asio_echo/listeners/tcp_session.hpp"
+#include "asio_echo/listeners/udp_responder.hpp"
 #include "asio_echo/stats.hpp"
 #include "asio_echo/systemd/notify.hpp"
-#include "asio_echo/tcp_session.hpp"
-#include "asio_echo/udp_responder.hpp"
 
 namespace asio_echo {
 

@@ -9,7 +9,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 
-#include "asio_echo/tcp_session.hpp"
+#include "asio_echo/listeners/tcp_session.hpp"
 
 namespace asio_echo {
 
