@@ -6,30 +6,22 @@
 
 #include <pthread.h>
 
-#include <sys/socket.h>
-
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/ip/v6_only.hpp>
 #include <boost/asio/post.hpp>
 
 #include "asio_echo/coro.hpp"
-#include "asio_echo/errors.hpp"
 #include "asio_echo/listeners/tcp_listener.hpp"
 #include "asio_echo/listeners/udp_responder.hpp"
 #include "asio_echo/log.hpp"
 #include "asio_echo/metrics.hpp"
-#include "asio_echo/systemd/activation.hpp"
 
 namespace asio_echo {
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
-using asio::ip::udp;
 using boost::system::error_code;
 
 namespace {
-
-using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
 
 /// Blocks or unblocks SIGINT, SIGTERM and SIGHUP in the calling thread only.
 void set_stop_signals_blocked(bool blocked) {
@@ -39,62 +31,6 @@ void set_stop_signals_blocked(bool blocked) {
         sigaddset(&set, number);
     }
     pthread_sigmask(blocked ? SIG_BLOCK : SIG_UNBLOCK, &set, nullptr);
-}
-
-/// An IP literal as is, a name through the resolver (first answer).
-asio::ip::address resolve(const endpoint& ep) {
-    error_code ec;
-    auto address = asio::ip::make_address(ep.host, ec);
-    if (!ec) {
-        return address;
-    }
-    asio::io_context context;
-    tcp::resolver resolver(context);
-    auto results = resolver.resolve(ep.host, "", ec);
-    if (ec || results.empty()) {
-        throw unavailable_error("cannot resolve '" + ep.host +
-                                "': " + (ec ? ec.message() : std::string("no address")));
-    }
-    return results.begin()->endpoint().address();
-}
-
-/// Opens, configures and binds a socket or acceptor; errors as values so callers may retry.
-template <class Socket, class Endpoint>
-error_code open_and_bind(Socket& socket, const Endpoint& where, bool share_port) {
-    error_code ec;
-    socket.open(where.protocol(), ec);
-    if (!ec && where.address().is_v6()) {
-        // Keep [::]:P from also taking 0.0.0.0:P, so both can be listed separately.
-        socket.set_option(asio::ip::v6_only(true), ec);
-    }
-    if (!ec && share_port) {
-        socket.set_option(reuse_port(true), ec);
-    }
-    if constexpr (std::is_same_v<Socket, tcp::acceptor>) {
-        // Restart at once on a port whose old connections linger in TIME_WAIT.
-        if (!ec) {
-            socket.set_option(tcp::acceptor::reuse_address(true), ec);
-        }
-    }
-    if (!ec) {
-        socket.bind(where, ec);
-    }
-    if constexpr (std::is_same_v<Socket, tcp::acceptor>) {
-        if (!ec) {
-            socket.listen(asio::socket_base::max_listen_connections, ec);
-        }
-    }
-    if (ec) {
-        error_code ignored;
-        socket.close(ignored);
-    }
-    return ec;
-}
-
-template <class Endpoint>
-[[noreturn]] void cannot_listen(const char* protocol, const Endpoint& where, const error_code& ec) {
-    throw unavailable_error(std::string("cannot listen on ") + protocol + " " +
-                            format_endpoint(where.address(), where.port()) + ": " + ec.message());
 }
 
 } // namespace
@@ -176,152 +112,6 @@ void server::reload() {
     notifier_.notify("READY=1");
 }
 
-bool server::share_ports() const {
-    return config_.reuse_port || config_.model == io_model::reuse_port;
-}
-
-std::size_t server::contexts_per_listener() const {
-    return config_.model == io_model::reuse_port ? pool_.size() : 1;
-}
-
-void server::bind_tcp(const tcp::endpoint& where) {
-    tcp::endpoint bound = where;
-    for (std::size_t i = 0; i < contexts_per_listener(); ++i) {
-        auto& context = pool_.context((next_context_ + i) % pool_.size());
-        auto acceptor = std::make_unique<tcp::acceptor>(context);
-        // Every acceptor after the first takes the port the first one got.
-        if (auto ec = open_and_bind(*acceptor, bound, share_ports())) {
-            cannot_listen("tcp", bound, ec);
-        }
-        bound = acceptor->local_endpoint();
-        acceptors_.push_back(std::move(acceptor));
-    }
-    next_context_++;
-    tcp_bound_.push_back(bound);
-}
-
-void server::bind_udp(const udp::endpoint& where) {
-    udp::endpoint bound = where;
-    for (std::size_t i = 0; i < contexts_per_listener(); ++i) {
-        auto& context = pool_.context((next_context_ + i) % pool_.size());
-        auto socket = std::make_unique<udp::socket>(context);
-        if (auto ec = open_and_bind(*socket, bound, share_ports())) {
-            cannot_listen("udp", bound, ec);
-        }
-        bound = socket->local_endpoint();
-        udp_sockets_.push_back(std::move(socket));
-    }
-    next_context_++;
-    udp_bound_.push_back(bound);
-}
-
-void server::bind_metrics(const tcp::endpoint& where) {
-    metrics_acceptor_ =
-        std::make_unique<tcp::acceptor>(pool_.context(next_context_++ % pool_.size()));
-    if (auto ec = open_and_bind(*metrics_acceptor_, where, share_ports())) {
-        cannot_listen("metrics", where, ec);
-    }
-    metrics_bound_ = metrics_acceptor_->local_endpoint();
-}
-
-bool server::bind_pair_on_free_port(const asio::ip::address& address) {
-    // --listen HOST:0 means "one free port for both protocols", so users and scripts need
-    // only one number. The kernel picks it for TCP; if UDP happens to hold it, try again.
-    constexpr int attempts = 32;
-    for (int attempt = 0; attempt < attempts; ++attempt) {
-        auto acceptors_before = acceptors_.size();
-        auto udp_before = udp_sockets_.size();
-        bind_tcp({address, 0});
-        auto port = tcp_bound_.back().port();
-        try {
-            bind_udp({address, port});
-            return true;
-        } catch (const unavailable_error&) {
-            acceptors_.resize(acceptors_before);
-            udp_sockets_.resize(udp_before);
-            tcp_bound_.pop_back();
-        }
-    }
-    return false;
-}
-
-void server::adopt_passed_sockets() {
-    for (const auto& passed : systemd::take_passed_sockets()) {
-        sockaddr_storage address{};
-        socklen_t length = sizeof address;
-        ::getsockname(passed.fd, reinterpret_cast<sockaddr*>(&address), &length);
-        bool v6 = address.ss_family == AF_INET6;
-        auto& context = pool_.context(next_context_++ % pool_.size());
-        error_code ec;
-        if (passed.stream) {
-            auto acceptor = std::make_unique<tcp::acceptor>(context);
-            acceptor->assign(v6 ? tcp::v6() : tcp::v4(), passed.fd, ec);
-            socket_activated_ = true;
-            if (!ec && passed.name == "metrics") {
-                // echo-server-metrics.socket: FileDescriptorName=metrics.
-                metrics_bound_ = acceptor->local_endpoint(ec);
-                metrics_acceptor_ = std::move(acceptor);
-            } else if (!ec) {
-                tcp_bound_.push_back(acceptor->local_endpoint(ec));
-                acceptors_.push_back(std::move(acceptor));
-            }
-        } else {
-            socket_activated_ = true;
-            auto socket = std::make_unique<udp::socket>(context);
-            socket->assign(v6 ? udp::v6() : udp::v4(), passed.fd, ec);
-            if (!ec) {
-                udp_bound_.push_back(socket->local_endpoint(ec));
-                udp_sockets_.push_back(std::move(socket));
-            }
-        }
-        if (ec) {
-            throw unavailable_error("cannot use socket " + std::to_string(passed.fd) + " ('" +
-                                    passed.name +
-                                    "') passed by the service manager: " + ec.message());
-        }
-    }
-}
-
-void server::bind_all() {
-    adopt_passed_sockets();
-    if (!acceptors_.empty() || !udp_sockets_.empty() || metrics_acceptor_) {
-        // Socket-activated: the service manager chose the endpoints, the metrics one included.
-        if (config_.metrics) {
-            const auto& host = config_.metrics->host;
-            auto configured = "socket-activated: --metrics " +
-                              (host.find(':') != std::string::npos ? "[" + host + "]" : host) +
-                              ":" + std::to_string(config_.metrics->port) + " ignored; ";
-            log(log_level::notice,
-                configured + (metrics_acceptor_
-                                  ? "/metrics is served on the socket named 'metrics' instead"
-                                  : "pass a socket named 'metrics' (echo-server-metrics.socket)"
-                                    " instead"));
-        }
-        return;
-    }
-    for (const auto& ep : config_.listen) {
-        auto address = resolve(ep);
-        if (ep.port == 0) {
-            if (!bind_pair_on_free_port(address)) {
-                throw unavailable_error("cannot find a port free for both tcp and udp on " +
-                                        format_endpoint(address, 0));
-            }
-            continue;
-        }
-        bind_tcp({address, ep.port});
-        bind_udp({address, ep.port});
-    }
-    for (const auto& ep : config_.tcp) {
-        bind_tcp({resolve(ep), ep.port});
-    }
-    for (const auto& ep : config_.udp) {
-        bind_udp({resolve(ep), ep.port});
-    }
-    if (config_.metrics) {
-        bind_metrics({resolve(*config_.metrics), config_.metrics->port});
-    }
-}
-
 template <class Executor>
 void server::spawn_accept_loop(tcp::acceptor& acceptor, executor_picker<Executor> pick) {
     accept_loops_.fetch_add(1, std::memory_order_relaxed);
@@ -335,14 +125,14 @@ void server::spawn_accept_loop(tcp::acceptor& acceptor, executor_picker<Executor
 void server::start() {
     // A peer that resets while we write must end its session, not the process.
     std::signal(SIGPIPE, SIG_IGN);
-    bind_all();
+    sockets_ = bind_endpoints(config_, pool_);
     // Our own UDP ports, as bound (port 0 resolved, systemd's sockets included), join the
     // guard before any datagram loop reads it.
-    for (const auto& ep : udp_bound_) {
+    for (const auto& ep : sockets_.udp_endpoints) {
         guard_.add_own_port(ep.port());
     }
 
-    for (auto& acceptor : acceptors_) {
+    for (auto& acceptor : sockets_.tcp) {
         if (pool_.shared()) {
             // Several threads run the one io_context: each connection gets its own strand.
             executor_picker<strand_executor> pick = [this] {
@@ -361,11 +151,11 @@ void server::start() {
         }
         spawn_accept_loop(*acceptor, std::move(pick));
     }
-    for (auto& socket : udp_sockets_) {
+    for (auto& socket : sockets_.udp) {
         asio::co_spawn(socket->get_executor(), run_udp_responder(*socket, udp_env_),
                        log_failure{"udp responder"});
     }
-    if (metrics_acceptor_) {
+    if (sockets_.metrics) {
         executor_picker<asio::any_io_executor> pick = [this]() -> asio::any_io_executor {
             auto& context = pool_.next_context();
             if (pool_.shared()) {
@@ -373,8 +163,8 @@ void server::start() {
             }
             return context.get_executor();
         };
-        asio::co_spawn(metrics_acceptor_->get_executor(),
-                       run_metrics_listener(*metrics_acceptor_, pick, metrics_env_),
+        asio::co_spawn(sockets_.metrics->get_executor(),
+                       run_metrics_listener(*sockets_.metrics, pick, metrics_env_),
                        log_failure{"metrics listener"});
     }
     if (signals_) {
@@ -418,16 +208,7 @@ void server::start() {
         // caught by this thread on its way into wait() was lost, 4 runs in 100.)
         set_stop_signals_blocked(true);
     }
-    for (const auto& ep : tcp_bound_) {
-        log(log_level::notice, "listening tcp " + format_endpoint(ep.address(), ep.port()));
-    }
-    for (const auto& ep : udp_bound_) {
-        log(log_level::notice, "listening udp " + format_endpoint(ep.address(), ep.port()));
-    }
-    if (metrics_bound_) {
-        log(log_level::notice, "listening metrics " + format_endpoint(metrics_bound_->address(),
-                                                                      metrics_bound_->port()));
-    }
+    log_listening(sockets_);
     // Every listener was listening before the threads started: connections queue until then.
     notifier_.notify("READY=1\nSTATUS=" + status_line());
 }
@@ -494,33 +275,10 @@ void server::stop() {
     if (stopping_.exchange(true)) {
         return;
     }
-    // Each object is closed on its own executor, so the close never races its operations.
     // Our own listeners first accept what waits in their backlog (clients that connected and
-    // sent), then close themselves; the drain serves those too. A listener systemd passed
-    // closes at once: its backlog stays with systemd for the next start.
+    // sent); the drain serves those too.
     connections_.begin_drain();
-    for (auto& acceptor : acceptors_) {
-        asio::post(acceptor->get_executor(), [a = acceptor.get(), adopted = socket_activated_] {
-            error_code ignored;
-            if (adopted) {
-                a->close(ignored);
-            } else {
-                a->cancel(ignored); // the accept loop sees the drain and takes the backlog
-            }
-        });
-    }
-    for (auto& socket : udp_sockets_) {
-        asio::post(socket->get_executor(), [s = socket.get()] {
-            error_code ignored;
-            s->close(ignored);
-        });
-    }
-    if (metrics_acceptor_) {
-        asio::post(metrics_acceptor_->get_executor(), [a = metrics_acceptor_.get()] {
-            error_code ignored;
-            a->close(ignored);
-        });
-    }
+    sockets_.stop_listening();
     scrapes_.close_all(); // scrapers have nothing to finish
     notifier_.notify("STOPPING=1\nSTATUS=draining " + std::to_string(connections_.size()) +
                      " connections");
@@ -561,13 +319,7 @@ asio::awaitable<void> server::drain() {
         log(log_level::notice,
             "drain timeout: closing " + std::to_string(connections_.size()) + " connection(s)");
     }
-    for (auto& acceptor : acceptors_) {
-        // Clients still arriving when the deadline passed: no longer listened to.
-        asio::post(acceptor->get_executor(), [a = acceptor.get()] {
-            error_code ignored;
-            a->close(ignored);
-        });
-    }
+    sockets_.close_tcp(); // clients still arriving when the deadline passed
     connections_.close_all();
     if (signals_) {
         error_code ignored;
