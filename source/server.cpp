@@ -50,7 +50,8 @@ server::server(server_config config, transform reply)
                    scrapes_},
       pool_(config_.model == io_model::shared ? 1 : config_.threads,
             config_.model == io_model::shared ? config_.threads : 1),
-      housekeeping_(asio::make_strand(pool_.context(0))), heartbeats_(pool_.size()) {}
+      housekeeping_(asio::make_strand(pool_.context(0))), status_(counters_, pool_, housekeeping_) {
+}
 
 server::~server() {
     stop();
@@ -86,9 +87,7 @@ void server::wait_for_signal() {
 }
 
 void server::reload() {
-    auto now = std::chrono::duration_cast<std::chrono::microseconds>(
-        std::chrono::steady_clock::now().time_since_epoch());
-    notifier_.notify("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(now.count()));
+    status_.reloading();
     if (!config_.config_file) {
         log(log_level::notice, "received SIGHUP; no config file to re-read");
     } else {
@@ -109,7 +108,7 @@ void server::reload() {
                 std::string("reload failed, keeping the old settings: ") + e.what());
         }
     }
-    notifier_.notify("READY=1");
+    status_.reloaded();
 }
 
 template <class Executor>
@@ -170,9 +169,7 @@ void server::start() {
     if (signals_) {
         wait_for_signal();
     }
-    if (notifier_.enabled()) {
-        asio::co_spawn(housekeeping_, report_status(new_timer()), log_failure{"status reporter"});
-    }
+    status_.start();
     if (config_.idle_timeout.count() > 0 || config_.write_timeout.count() > 0) {
         // Sweep at a quarter of the shorter timeout: a connection goes within 1.25 of it.
         auto shortest = std::min(
@@ -210,14 +207,7 @@ void server::start() {
     }
     log_listening(sockets_);
     // Every listener was listening before the threads started: connections queue until then.
-    notifier_.notify("READY=1\nSTATUS=" + status_line());
-}
-
-std::string server::status_line() const {
-    auto s = counters_.snapshot();
-    return std::to_string(s.connections_active) + " active connections, " +
-           std::to_string(s.connections_accepted) + " accepted, " + std::to_string(s.datagrams_in) +
-           " datagrams, " + std::to_string(s.tcp_bytes_out + s.udp_bytes_out) + " bytes echoed";
+    status_.ready();
 }
 
 asio::steady_timer& server::new_timer() {
@@ -238,39 +228,6 @@ asio::awaitable<void> server::every(asio::steady_timer& timer,
     }
 }
 
-asio::awaitable<void> server::report_status(asio::steady_timer& timer) {
-    // STATUS= every 5 s; WATCHDOG=1 at half of WATCHDOG_USEC, but only while every io_context
-    // answers: each round posts a heartbeat to each, and the next round checks they all ran.
-    using namespace std::chrono;
-    constexpr auto status_every = seconds(5);
-    auto watchdog = notifier_.watchdog_interval();
-    auto tick = watchdog ? std::min<steady_clock::duration>(status_every, *watchdog)
-                         : steady_clock::duration(status_every);
-    auto next_status = steady_clock::now() + status_every;
-    for (std::uint64_t round = 1; !stopping_; ++round) {
-        if (watchdog) {
-            bool all_alive = true;
-            for (auto& beat : heartbeats_) {
-                all_alive = all_alive && beat.load(std::memory_order_relaxed) + 1 >= round;
-            }
-            if (all_alive) {
-                notifier_.notify("WATCHDOG=1");
-            }
-            for (std::size_t i = 0; i < pool_.size(); ++i) {
-                asio::post(pool_.context(i), [this, i, round] {
-                    heartbeats_[i].store(round, std::memory_order_relaxed);
-                });
-            }
-        }
-        if (steady_clock::now() >= next_status) {
-            notifier_.notify("STATUS=" + status_line());
-            next_status += status_every;
-        }
-        timer.expires_after(tick);
-        co_await timer.async_wait(nothrow);
-    }
-}
-
 void server::stop() {
     if (stopping_.exchange(true)) {
         return;
@@ -280,8 +237,7 @@ void server::stop() {
     connections_.begin_drain();
     sockets_.stop_listening();
     scrapes_.close_all(); // scrapers have nothing to finish
-    notifier_.notify("STOPPING=1\nSTATUS=draining " + std::to_string(connections_.size()) +
-                     " connections");
+    status_.stopping(connections_.size());
     asio::post(housekeeping_, [this] {
         for (auto& timer : timers_) {
             timer->cancel();

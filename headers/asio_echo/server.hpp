@@ -23,8 +23,8 @@
 #include "asio_echo/listeners/metrics_listener.hpp"
 #include "asio_echo/listeners/tcp_session.hpp"
 #include "asio_echo/listeners/udp_responder.hpp"
+#include "asio_echo/service_status.hpp"
 #include "asio_echo/stats.hpp"
-#include "asio_echo/systemd/notify.hpp"
 
 namespace asio_echo {
 
@@ -92,13 +92,11 @@ public:
 private:
     void reload();
     void wait_for_signal();
-    boost::asio::awaitable<void> report_status(boost::asio::steady_timer& timer);
     boost::asio::awaitable<void> drain();
     boost::asio::awaitable<void> every(boost::asio::steady_timer& timer,
                                        std::chrono::steady_clock::duration period,
                                        std::function<void()> work);
     boost::asio::steady_timer& new_timer();
-    std::string status_line() const;
     template <class Executor>
     void spawn_accept_loop(boost::asio::ip::tcp::acceptor& acceptor,
                            executor_picker<Executor> pick);
@@ -114,13 +112,12 @@ private:
     io_pool pool_;                                     ///< threads and io_contexts
     bound_sockets sockets_;                            ///< every listening socket, after start()
     std::unique_ptr<boost::asio::signal_set> signals_; ///< SIGINT/SIGTERM/SIGHUP, when asked
-    systemd::notifier notifier_; ///< READY=1, STATUS=..., WATCHDOG=1, STOPPING=1
-    /// Signals, drain and timers run here: one strand, so they never run concurrently.
+    /// Signals, drain, timers and status reports run here: one strand, never concurrently.
     boost::asio::strand<boost::asio::io_context::executor_type> housekeeping_;
+    service_status status_; ///< READY=1, STATUS=, WATCHDOG=1, RELOADING=1, STOPPING=1
     std::vector<std::unique_ptr<boost::asio::steady_timer>> timers_; ///< on housekeeping_
-    std::vector<std::atomic<std::uint64_t>> heartbeats_; ///< last status round each context ran
-    std::atomic<bool> stopping_{false};                  ///< stop() ran
-    std::atomic<std::size_t> accept_loops_{0};           ///< TCP accept loops still running
+    std::atomic<bool> stopping_{false};                              ///< stop() ran
+    std::atomic<std::size_t> accept_loops_{0}; ///< TCP accept loops still running
 };
 
 } // namespace asio_echo
