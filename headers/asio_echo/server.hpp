@@ -4,22 +4,20 @@
 // loops on an io_pool, and stops on request or signal.
 
 #include <atomic>
-#include <chrono>
-#include <functional>
-#include <memory>
+#include <cstddef>
 #include <optional>
 #include <vector>
 
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/udp.hpp>
-#include <boost/asio/signal_set.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
 #include "asio_echo/binding.hpp"
 #include "asio_echo/config.hpp"
 #include "asio_echo/connection_set.hpp"
 #include "asio_echo/io_pool.hpp"
+#include "asio_echo/lifecycle.hpp"
 #include "asio_echo/listeners/metrics_listener.hpp"
 #include "asio_echo/listeners/tcp_session.hpp"
 #include "asio_echo/listeners/udp_responder.hpp"
@@ -90,34 +88,25 @@ public:
     std::size_t connections() const { return connections_.size(); }
 
 private:
-    void reload();
-    void wait_for_signal();
-    boost::asio::awaitable<void> drain();
-    boost::asio::awaitable<void> every(boost::asio::steady_timer& timer,
-                                       std::chrono::steady_clock::duration period,
-                                       std::function<void()> work);
-    boost::asio::steady_timer& new_timer();
     template <class Executor>
     void spawn_accept_loop(boost::asio::ip::tcp::acceptor& acceptor,
                            executor_picker<Executor> pick);
 
-    server_config config_;                             ///< as given
-    stats counters_;                                   ///< shared by every session and loop
-    connection_set connections_;                       ///< live sessions, for stop()
-    udp_port_guard guard_;                             ///< source ports never answered
-    session_env env_;                                  ///< what sessions share
-    udp_env udp_env_;                                  ///< what datagram loops share
-    connection_set scrapes_;                           ///< open /metrics connections
-    metrics_env metrics_env_;                          ///< what scrape connections share
-    io_pool pool_;                                     ///< threads and io_contexts
-    bound_sockets sockets_;                            ///< every listening socket, after start()
-    std::unique_ptr<boost::asio::signal_set> signals_; ///< SIGINT/SIGTERM/SIGHUP, when asked
+    server_config config_;       ///< as given
+    stats counters_;             ///< shared by every session and loop
+    connection_set connections_; ///< live sessions, for stop()
+    udp_port_guard guard_;       ///< source ports never answered
+    session_env env_;            ///< what sessions share
+    udp_env udp_env_;            ///< what datagram loops share
+    connection_set scrapes_;     ///< open /metrics connections
+    metrics_env metrics_env_;    ///< what scrape connections share
+    io_pool pool_;               ///< threads and io_contexts
+    bound_sockets sockets_;      ///< every listening socket, after start()
     /// Signals, drain, timers and status reports run here: one strand, never concurrently.
     boost::asio::strand<boost::asio::io_context::executor_type> housekeeping_;
-    service_status status_; ///< READY=1, STATUS=, WATCHDOG=1, RELOADING=1, STOPPING=1
-    std::vector<std::unique_ptr<boost::asio::steady_timer>> timers_; ///< on housekeeping_
-    std::atomic<bool> stopping_{false};                              ///< stop() ran
     std::atomic<std::size_t> accept_loops_{0}; ///< TCP accept loops still running
+    service_status status_; ///< READY=1, STATUS=, WATCHDOG=1, RELOADING=1, STOPPING=1
+    lifecycle lifecycle_;   ///< signals, reload, housekeeping timers, drain
 };
 
 } // namespace asio_echo
