@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: BSL-1.0
 #include "asio_echo/server.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <optional>
 
 #include <boost/asio/co_spawn.hpp>
 
 #include "asio_echo/coro.hpp"
 #include "asio_echo/listeners/tcp_listener.hpp"
-#include "asio_echo/listeners/udp_responder.hpp"
 #include "asio_echo/log.hpp"
 #include "asio_echo/metrics.hpp"
 
@@ -15,6 +16,47 @@ namespace asio_echo {
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
+
+namespace {
+
+/// How often the idle sweep runs: a quarter of the shorter timeout, so a connection goes
+/// within 1.25 of it; none when neither timeout is set.
+std::optional<std::chrono::steady_clock::duration> sweep_period(const server_config& config) {
+    if (config.idle_timeout.count() <= 0 && config.write_timeout.count() <= 0) {
+        return std::nullopt;
+    }
+    auto shortest =
+        std::min(config.idle_timeout.count() > 0 ? config.idle_timeout : config.write_timeout,
+                 config.write_timeout.count() > 0 ? config.write_timeout : config.idle_timeout);
+    return std::max<std::chrono::steady_clock::duration>(shortest / 4,
+                                                         std::chrono::milliseconds(50));
+}
+
+/// Runs acceptor's accept loop, counted in running while it runs (the drain waits for it).
+template <class Executor>
+void spawn_counted(tcp::acceptor& acceptor, executor_picker<Executor> pick, const session_env& env,
+                   std::atomic<std::size_t>& running) {
+    running.fetch_add(1, std::memory_order_relaxed);
+    asio::co_spawn(acceptor.get_executor(), run_accept_loop(acceptor, std::move(pick), env),
+                   [&running](std::exception_ptr e) {
+                       log_failure{"accept loop"}(e);
+                       running.fetch_sub(1, std::memory_order_release);
+                   });
+}
+
+/// Where each scrape connection runs: the next io_context, on a strand of its own when
+/// several threads run it (a scrape has a timer beside its socket).
+executor_picker<asio::any_io_executor> scrape_executors(io_pool& pool) {
+    return [&pool]() -> asio::any_io_executor {
+        auto& context = pool.next_context();
+        if (pool.shared()) {
+            return asio::make_strand(context);
+        }
+        return context.get_executor();
+    };
+}
+
+} // namespace
 
 server::server(server_config config) : server(config, make_transform(config.echo_mode)) {}
 
@@ -44,16 +86,6 @@ void server::handle_signals() {
     lifecycle_.handle_signals();
 }
 
-template <class Executor>
-void server::spawn_accept_loop(tcp::acceptor& acceptor, executor_picker<Executor> pick) {
-    accept_loops_.fetch_add(1, std::memory_order_relaxed);
-    asio::co_spawn(acceptor.get_executor(), run_accept_loop(acceptor, std::move(pick), env_),
-                   [this](std::exception_ptr e) {
-                       log_failure{"accept loop"}(e);
-                       accept_loops_.fetch_sub(1, std::memory_order_release);
-                   });
-}
-
 void server::start() {
     lifecycle_.start(); // SIGPIPE ignored, signals awaited (they are taken once the pool runs)
     sockets_ = bind_endpoints(config_, pool_);
@@ -62,52 +94,55 @@ void server::start() {
     for (const auto& ep : sockets_.udp_endpoints) {
         guard_.add_own_port(ep.port());
     }
+    spawn_listeners();
+    status_.start();
+    schedule_housekeeping();
+    pool_.start();
+    lifecycle_.pool_started();
+    log_listening(sockets_);
+    // Every listener was listening before the threads started: connections queue until then.
+    status_.ready();
+}
 
+void server::spawn_listeners() {
+    // Each listener kind: its bound sockets, its loop, its environment.
     for (auto& acceptor : sockets_.tcp) {
-        if (pool_.shared()) {
-            // Several threads run the one io_context: each connection gets its own strand.
-            executor_picker<strand_executor> pick = [this] {
-                return asio::make_strand(pool_.next_context().get_executor());
-            };
-            spawn_accept_loop(*acceptor, std::move(pick));
-            continue;
-        }
-        executor_picker<context_executor> pick = [this] {
-            return pool_.next_context().get_executor();
-        };
-        if (config_.model == io_model::reuse_port) {
-            // Each listener feeds its own io_context: nothing crosses threads.
-            auto own = *acceptor->get_executor().target<context_executor>();
-            pick = [own] { return own; };
-        }
-        spawn_accept_loop(*acceptor, std::move(pick));
+        spawn_accept_loop(*acceptor);
     }
     for (auto& socket : sockets_.udp) {
         asio::co_spawn(socket->get_executor(), run_udp_responder(*socket, udp_env_),
                        log_failure{"udp responder"});
     }
     if (sockets_.metrics) {
-        executor_picker<asio::any_io_executor> pick = [this]() -> asio::any_io_executor {
-            auto& context = pool_.next_context();
-            if (pool_.shared()) {
-                return asio::make_strand(context); // a scrape has a timer beside its socket
-            }
-            return context.get_executor();
-        };
-        asio::co_spawn(sockets_.metrics->get_executor(),
-                       run_metrics_listener(*sockets_.metrics, pick, metrics_env_),
-                       log_failure{"metrics listener"});
+        asio::co_spawn(
+            sockets_.metrics->get_executor(),
+            run_metrics_listener(*sockets_.metrics, scrape_executors(pool_), metrics_env_),
+            log_failure{"metrics listener"});
     }
-    status_.start();
-    if (config_.idle_timeout.count() > 0 || config_.write_timeout.count() > 0) {
-        // Sweep at a quarter of the shorter timeout: a connection goes within 1.25 of it.
-        auto shortest = std::min(
-            config_.idle_timeout.count() > 0 ? config_.idle_timeout : config_.write_timeout,
-            config_.write_timeout.count() > 0 ? config_.write_timeout : config_.idle_timeout);
-        auto period = std::max<std::chrono::steady_clock::duration>(shortest / 4,
-                                                                    std::chrono::milliseconds(50));
+}
+
+void server::spawn_accept_loop(tcp::acceptor& acceptor) {
+    if (pool_.shared()) {
+        // Several threads run the one io_context: each connection gets its own strand.
+        executor_picker<strand_executor> pick = [this] {
+            return asio::make_strand(pool_.next_context().get_executor());
+        };
+        spawn_counted(acceptor, std::move(pick), env_, accept_loops_);
+        return;
+    }
+    executor_picker<context_executor> pick = [this] { return pool_.next_context().get_executor(); };
+    if (config_.model == io_model::reuse_port) {
+        // Each listener feeds its own io_context: nothing crosses threads.
+        auto own = *acceptor.get_executor().target<context_executor>();
+        pick = [own] { return own; };
+    }
+    spawn_counted(acceptor, std::move(pick), env_, accept_loops_);
+}
+
+void server::schedule_housekeeping() {
+    if (auto period = sweep_period(config_)) {
         lifecycle_.every(
-            period,
+            *period,
             [this] {
                 auto* counted = &counters_.connections_timed_out;
                 if (config_.idle_timeout.count() > 0) {
@@ -125,11 +160,6 @@ void server::start() {
             [this] { log(log_level::info, "stats " + counters_.snapshot().to_line()); },
             "stats log");
     }
-    pool_.start();
-    lifecycle_.pool_started();
-    log_listening(sockets_);
-    // Every listener was listening before the threads started: connections queue until then.
-    status_.ready();
 }
 
 void server::stop() {

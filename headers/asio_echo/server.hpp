@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: BSL-1.0
 #pragma once
-// The echo server: binds the configured endpoints, runs the accept loops, sessions and datagram
-// loops on an io_pool, and stops on request or signal.
+// The echo server, composed of the rooms: binding turns the endpoints into bound sockets, a
+// listener from listeners/ serves each, the io_pool runs them, service_status says READY=1, and
+// lifecycle takes signals, reloads and drains.
 
 #include <atomic>
 #include <cstddef>
@@ -88,9 +89,9 @@ public:
     std::size_t connections() const { return connections_.size(); }
 
 private:
-    template <class Executor>
-    void spawn_accept_loop(boost::asio::ip::tcp::acceptor& acceptor,
-                           executor_picker<Executor> pick);
+    void spawn_listeners();
+    void spawn_accept_loop(boost::asio::ip::tcp::acceptor& acceptor);
+    void schedule_housekeeping();
 
     server_config config_;       ///< as given
     stats counters_;             ///< shared by every session and loop
