@@ -1,100 +1,59 @@
 // SPDX-License-Identifier: BSL-1.0
 #include "asio_echo/server.hpp"
 
+#include <algorithm>
 #include <chrono>
-#include <csignal>
-
-#include <pthread.h>
-
-#include <sys/socket.h>
+#include <optional>
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/ip/v6_only.hpp>
-#include <boost/asio/post.hpp>
 
 #include "asio_echo/coro.hpp"
-#include "asio_echo/errors.hpp"
+#include "asio_echo/listeners/tcp_listener.hpp"
 #include "asio_echo/log.hpp"
 #include "asio_echo/metrics.hpp"
-#include "asio_echo/systemd/activation.hpp"
-#include "asio_echo/tcp_listener.hpp"
-#include "asio_echo/udp_responder.hpp"
 
 namespace asio_echo {
 
 namespace asio = boost::asio;
 using asio::ip::tcp;
-using asio::ip::udp;
-using boost::system::error_code;
 
 namespace {
 
-using reuse_port = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
-
-/// Blocks or unblocks SIGINT, SIGTERM and SIGHUP in the calling thread only.
-void set_stop_signals_blocked(bool blocked) {
-    sigset_t set;
-    sigemptyset(&set);
-    for (int number : {SIGINT, SIGTERM, SIGHUP}) {
-        sigaddset(&set, number);
+/// How often the idle sweep runs: a quarter of the shorter timeout, so a connection goes
+/// within 1.25 of it; none when neither timeout is set.
+std::optional<std::chrono::steady_clock::duration> sweep_period(const server_config& config) {
+    if (config.idle_timeout.count() <= 0 && config.write_timeout.count() <= 0) {
+        return std::nullopt;
     }
-    pthread_sigmask(blocked ? SIG_BLOCK : SIG_UNBLOCK, &set, nullptr);
+    auto shortest =
+        std::min(config.idle_timeout.count() > 0 ? config.idle_timeout : config.write_timeout,
+                 config.write_timeout.count() > 0 ? config.write_timeout : config.idle_timeout);
+    return std::max<std::chrono::steady_clock::duration>(shortest / 4,
+                                                         std::chrono::milliseconds(50));
 }
 
-/// An IP literal as is, a name through the resolver (first answer).
-asio::ip::address resolve(const endpoint& ep) {
-    error_code ec;
-    auto address = asio::ip::make_address(ep.host, ec);
-    if (!ec) {
-        return address;
-    }
-    asio::io_context context;
-    tcp::resolver resolver(context);
-    auto results = resolver.resolve(ep.host, "", ec);
-    if (ec || results.empty()) {
-        throw unavailable_error("cannot resolve '" + ep.host +
-                                "': " + (ec ? ec.message() : std::string("no address")));
-    }
-    return results.begin()->endpoint().address();
+/// Runs acceptor's accept loop, counted in running while it runs (the drain waits for it).
+template <class Executor>
+void spawn_counted(tcp::acceptor& acceptor, executor_picker<Executor> pick, const session_env& env,
+                   std::atomic<std::size_t>& running) {
+    running.fetch_add(1, std::memory_order_relaxed);
+    asio::co_spawn(acceptor.get_executor(), run_accept_loop(acceptor, std::move(pick), env),
+                   [&running](std::exception_ptr e) {
+                       log_failure{"accept loop"}(e);
+                       running.fetch_sub(1, std::memory_order_release);
+                   });
 }
 
-/// Opens, configures and binds a socket or acceptor; errors as values so callers may retry.
-template <class Socket, class Endpoint>
-error_code open_and_bind(Socket& socket, const Endpoint& where, bool share_port) {
-    error_code ec;
-    socket.open(where.protocol(), ec);
-    if (!ec && where.address().is_v6()) {
-        // Keep [::]:P from also taking 0.0.0.0:P, so both can be listed separately.
-        socket.set_option(asio::ip::v6_only(true), ec);
-    }
-    if (!ec && share_port) {
-        socket.set_option(reuse_port(true), ec);
-    }
-    if constexpr (std::is_same_v<Socket, tcp::acceptor>) {
-        // Restart at once on a port whose old connections linger in TIME_WAIT.
-        if (!ec) {
-            socket.set_option(tcp::acceptor::reuse_address(true), ec);
+/// Where each scrape connection runs: the next io_context, on a strand of its own when
+/// several threads run it (a scrape has a timer beside its socket).
+executor_picker<asio::any_io_executor> scrape_executors(io_pool& pool) {
+    return [&pool]() -> asio::any_io_executor {
+        auto& context = pool.next_context();
+        if (pool.shared()) {
+            return asio::make_strand(context);
         }
-    }
-    if (!ec) {
-        socket.bind(where, ec);
-    }
-    if constexpr (std::is_same_v<Socket, tcp::acceptor>) {
-        if (!ec) {
-            socket.listen(asio::socket_base::max_listen_connections, ec);
-        }
-    }
-    if (ec) {
-        error_code ignored;
-        socket.close(ignored);
-    }
-    return ec;
-}
-
-template <class Endpoint>
-[[noreturn]] void cannot_listen(const char* protocol, const Endpoint& where, const error_code& ec) {
-    throw unavailable_error(std::string("cannot listen on ") + protocol + " " +
-                            format_endpoint(where.address(), where.port()) + ": " + ec.message());
+        return context.get_executor();
+    };
 }
 
 } // namespace
@@ -116,7 +75,9 @@ server::server(server_config config, transform reply)
                    scrapes_},
       pool_(config_.model == io_model::shared ? 1 : config_.threads,
             config_.model == io_model::shared ? config_.threads : 1),
-      housekeeping_(asio::make_strand(pool_.context(0))), heartbeats_(pool_.size()) {}
+      housekeeping_(asio::make_strand(pool_.context(0))), status_(counters_, pool_, housekeeping_),
+      lifecycle_(config_, housekeeping_,
+                 {sockets_, connections_, scrapes_, accept_loops_, status_, pool_}) {}
 
 server::~server() {
     stop();
@@ -124,465 +85,96 @@ server::~server() {
 }
 
 void server::handle_signals() {
-    signals_ = std::make_unique<asio::signal_set>(housekeeping_, SIGINT, SIGTERM, SIGHUP);
-}
-
-void server::wait_for_signal() {
-    signals_->async_wait([this](const error_code& ec, int number) {
-        if (ec) {
-            return; // cancelled by stop()
-        }
-        if (number == SIGHUP) {
-            reload();
-            wait_for_signal();
-            return;
-        }
-        auto name = std::string(number == SIGINT ? "SIGINT" : "SIGTERM");
-        if (stopping_) {
-            log(log_level::notice, "received " + name + " again, closing every connection now");
-            stop_now();
-            return;
-        }
-        log(log_level::notice, "received " + name + ", stopping");
-        // Arm first: a second signal ends the drain at once, and stop() may finish the drain
-        // (and cancel this wait) before it returns when no connection is open.
-        wait_for_signal();
-        stop();
-    });
-}
-
-void server::reload() {
-    auto now = std::chrono::duration_cast<std::chrono::microseconds>(
-        std::chrono::steady_clock::now().time_since_epoch());
-    notifier_.notify("RELOADING=1\nMONOTONIC_USEC=" + std::to_string(now.count()));
-    if (!config_.config_file) {
-        log(log_level::notice, "received SIGHUP; no config file to re-read");
-    } else {
-        // Only the log level changes at run time; endpoints and threads need a restart.
-        try {
-            // The whole command line again: it overrides the file now as it did at start.
-            std::vector<const char*> argv{"echo-server"};
-            for (const auto& argument : config_.arguments) {
-                argv.push_back(argument.c_str());
-            }
-            auto fresh = parse_server_config(static_cast<int>(argv.size()), argv.data());
-            if (fresh.config) {
-                set_log_level(fresh.config->level);
-                log(log_level::notice, "received SIGHUP; re-read " + *config_.config_file);
-            }
-        } catch (const std::exception& e) {
-            log(log_level::error,
-                std::string("reload failed, keeping the old settings: ") + e.what());
-        }
-    }
-    notifier_.notify("READY=1");
-}
-
-bool server::share_ports() const {
-    return config_.reuse_port || config_.model == io_model::reuse_port;
-}
-
-std::size_t server::contexts_per_listener() const {
-    return config_.model == io_model::reuse_port ? pool_.size() : 1;
-}
-
-void server::bind_tcp(const tcp::endpoint& where) {
-    tcp::endpoint bound = where;
-    for (std::size_t i = 0; i < contexts_per_listener(); ++i) {
-        auto& context = pool_.context((next_context_ + i) % pool_.size());
-        auto acceptor = std::make_unique<tcp::acceptor>(context);
-        // Every acceptor after the first takes the port the first one got.
-        if (auto ec = open_and_bind(*acceptor, bound, share_ports())) {
-            cannot_listen("tcp", bound, ec);
-        }
-        bound = acceptor->local_endpoint();
-        acceptors_.push_back(std::move(acceptor));
-    }
-    next_context_++;
-    tcp_bound_.push_back(bound);
-}
-
-void server::bind_udp(const udp::endpoint& where) {
-    udp::endpoint bound = where;
-    for (std::size_t i = 0; i < contexts_per_listener(); ++i) {
-        auto& context = pool_.context((next_context_ + i) % pool_.size());
-        auto socket = std::make_unique<udp::socket>(context);
-        if (auto ec = open_and_bind(*socket, bound, share_ports())) {
-            cannot_listen("udp", bound, ec);
-        }
-        bound = socket->local_endpoint();
-        udp_sockets_.push_back(std::move(socket));
-    }
-    next_context_++;
-    udp_bound_.push_back(bound);
-}
-
-void server::bind_metrics(const tcp::endpoint& where) {
-    metrics_acceptor_ =
-        std::make_unique<tcp::acceptor>(pool_.context(next_context_++ % pool_.size()));
-    if (auto ec = open_and_bind(*metrics_acceptor_, where, share_ports())) {
-        cannot_listen("metrics", where, ec);
-    }
-    metrics_bound_ = metrics_acceptor_->local_endpoint();
-}
-
-bool server::bind_pair_on_free_port(const asio::ip::address& address) {
-    // --listen HOST:0 means "one free port for both protocols", so users and scripts need
-    // only one number. The kernel picks it for TCP; if UDP happens to hold it, try again.
-    constexpr int attempts = 32;
-    for (int attempt = 0; attempt < attempts; ++attempt) {
-        auto acceptors_before = acceptors_.size();
-        auto udp_before = udp_sockets_.size();
-        bind_tcp({address, 0});
-        auto port = tcp_bound_.back().port();
-        try {
-            bind_udp({address, port});
-            return true;
-        } catch (const unavailable_error&) {
-            acceptors_.resize(acceptors_before);
-            udp_sockets_.resize(udp_before);
-            tcp_bound_.pop_back();
-        }
-    }
-    return false;
-}
-
-void server::adopt_passed_sockets() {
-    for (const auto& passed : systemd::take_passed_sockets()) {
-        sockaddr_storage address{};
-        socklen_t length = sizeof address;
-        ::getsockname(passed.fd, reinterpret_cast<sockaddr*>(&address), &length);
-        bool v6 = address.ss_family == AF_INET6;
-        auto& context = pool_.context(next_context_++ % pool_.size());
-        error_code ec;
-        if (passed.stream) {
-            auto acceptor = std::make_unique<tcp::acceptor>(context);
-            acceptor->assign(v6 ? tcp::v6() : tcp::v4(), passed.fd, ec);
-            socket_activated_ = true;
-            if (!ec && passed.name == "metrics") {
-                // echo-server-metrics.socket: FileDescriptorName=metrics.
-                metrics_bound_ = acceptor->local_endpoint(ec);
-                metrics_acceptor_ = std::move(acceptor);
-            } else if (!ec) {
-                tcp_bound_.push_back(acceptor->local_endpoint(ec));
-                acceptors_.push_back(std::move(acceptor));
-            }
-        } else {
-            socket_activated_ = true;
-            auto socket = std::make_unique<udp::socket>(context);
-            socket->assign(v6 ? udp::v6() : udp::v4(), passed.fd, ec);
-            if (!ec) {
-                udp_bound_.push_back(socket->local_endpoint(ec));
-                udp_sockets_.push_back(std::move(socket));
-            }
-        }
-        if (ec) {
-            throw unavailable_error("cannot use socket " + std::to_string(passed.fd) + " ('" +
-                                    passed.name +
-                                    "') passed by the service manager: " + ec.message());
-        }
-    }
-}
-
-void server::bind_all() {
-    adopt_passed_sockets();
-    if (!acceptors_.empty() || !udp_sockets_.empty() || metrics_acceptor_) {
-        // Socket-activated: the service manager chose the endpoints, the metrics one included.
-        if (config_.metrics) {
-            const auto& host = config_.metrics->host;
-            auto configured = "socket-activated: --metrics " +
-                              (host.find(':') != std::string::npos ? "[" + host + "]" : host) +
-                              ":" + std::to_string(config_.metrics->port) + " ignored; ";
-            log(log_level::notice,
-                configured + (metrics_acceptor_
-                                  ? "/metrics is served on the socket named 'metrics' instead"
-                                  : "pass a socket named 'metrics' (echo-server-metrics.socket)"
-                                    " instead"));
-        }
-        return;
-    }
-    for (const auto& ep : config_.listen) {
-        auto address = resolve(ep);
-        if (ep.port == 0) {
-            if (!bind_pair_on_free_port(address)) {
-                throw unavailable_error("cannot find a port free for both tcp and udp on " +
-                                        format_endpoint(address, 0));
-            }
-            continue;
-        }
-        bind_tcp({address, ep.port});
-        bind_udp({address, ep.port});
-    }
-    for (const auto& ep : config_.tcp) {
-        bind_tcp({resolve(ep), ep.port});
-    }
-    for (const auto& ep : config_.udp) {
-        bind_udp({resolve(ep), ep.port});
-    }
-    if (config_.metrics) {
-        bind_metrics({resolve(*config_.metrics), config_.metrics->port});
-    }
-}
-
-template <class Executor>
-void server::spawn_accept_loop(tcp::acceptor& acceptor, executor_picker<Executor> pick) {
-    accept_loops_.fetch_add(1, std::memory_order_relaxed);
-    asio::co_spawn(acceptor.get_executor(), run_accept_loop(acceptor, std::move(pick), env_),
-                   [this](std::exception_ptr e) {
-                       log_failure{"accept loop"}(e);
-                       accept_loops_.fetch_sub(1, std::memory_order_release);
-                   });
+    lifecycle_.handle_signals();
 }
 
 void server::start() {
-    // A peer that resets while we write must end its session, not the process.
-    std::signal(SIGPIPE, SIG_IGN);
-    bind_all();
+    lifecycle_.start(); // SIGPIPE ignored, signals awaited (they are taken once the pool runs)
+    sockets_ = bind_endpoints(config_, pool_);
     // Our own UDP ports, as bound (port 0 resolved, systemd's sockets included), join the
     // guard before any datagram loop reads it.
-    for (const auto& ep : udp_bound_) {
+    for (const auto& ep : sockets_.udp_endpoints) {
         guard_.add_own_port(ep.port());
     }
+    spawn_listeners();
+    status_.start();
+    schedule_housekeeping();
+    pool_.start();
+    lifecycle_.pool_started();
+    log_listening(sockets_);
+    // Every listener was listening before the threads started: connections queue until then.
+    status_.ready();
+}
 
-    for (auto& acceptor : acceptors_) {
-        if (pool_.shared()) {
-            // Several threads run the one io_context: each connection gets its own strand.
-            executor_picker<strand_executor> pick = [this] {
-                return asio::make_strand(pool_.next_context().get_executor());
-            };
-            spawn_accept_loop(*acceptor, std::move(pick));
-            continue;
-        }
-        executor_picker<context_executor> pick = [this] {
-            return pool_.next_context().get_executor();
-        };
-        if (config_.model == io_model::reuse_port) {
-            // Each listener feeds its own io_context: nothing crosses threads.
-            auto own = *acceptor->get_executor().target<context_executor>();
-            pick = [own] { return own; };
-        }
-        spawn_accept_loop(*acceptor, std::move(pick));
+void server::spawn_listeners() {
+    // Each listener kind: its bound sockets, its loop, its environment.
+    for (auto& acceptor : sockets_.tcp) {
+        spawn_accept_loop(*acceptor);
     }
-    for (auto& socket : udp_sockets_) {
+    for (auto& socket : sockets_.udp) {
         asio::co_spawn(socket->get_executor(), run_udp_responder(*socket, udp_env_),
                        log_failure{"udp responder"});
     }
-    if (metrics_acceptor_) {
-        executor_picker<asio::any_io_executor> pick = [this]() -> asio::any_io_executor {
-            auto& context = pool_.next_context();
-            if (pool_.shared()) {
-                return asio::make_strand(context); // a scrape has a timer beside its socket
-            }
-            return context.get_executor();
+    if (sockets_.metrics) {
+        asio::co_spawn(
+            sockets_.metrics->get_executor(),
+            run_metrics_listener(*sockets_.metrics, scrape_executors(pool_), metrics_env_),
+            log_failure{"metrics listener"});
+    }
+}
+
+void server::spawn_accept_loop(tcp::acceptor& acceptor) {
+    if (pool_.shared()) {
+        // Several threads run the one io_context: each connection gets its own strand.
+        executor_picker<strand_executor> pick = [this] {
+            return asio::make_strand(pool_.next_context().get_executor());
         };
-        asio::co_spawn(metrics_acceptor_->get_executor(),
-                       run_metrics_listener(*metrics_acceptor_, pick, metrics_env_),
-                       log_failure{"metrics listener"});
+        spawn_counted(acceptor, std::move(pick), env_, accept_loops_);
+        return;
     }
-    if (signals_) {
-        wait_for_signal();
+    executor_picker<context_executor> pick = [this] { return pool_.next_context().get_executor(); };
+    if (config_.model == io_model::reuse_port) {
+        // Each listener feeds its own io_context: nothing crosses threads.
+        auto own = *acceptor.get_executor().target<context_executor>();
+        pick = [own] { return own; };
     }
-    if (notifier_.enabled()) {
-        asio::co_spawn(housekeeping_, report_status(new_timer()), log_failure{"status reporter"});
-    }
-    if (config_.idle_timeout.count() > 0 || config_.write_timeout.count() > 0) {
-        // Sweep at a quarter of the shorter timeout: a connection goes within 1.25 of it.
-        auto shortest = std::min(
-            config_.idle_timeout.count() > 0 ? config_.idle_timeout : config_.write_timeout,
-            config_.write_timeout.count() > 0 ? config_.write_timeout : config_.idle_timeout);
-        auto period = std::max<std::chrono::steady_clock::duration>(shortest / 4,
-                                                                    std::chrono::milliseconds(50));
-        asio::co_spawn(housekeeping_,
-                       every(new_timer(), period,
-                             [this] {
-                                 auto* counted = &counters_.connections_timed_out;
-                                 if (config_.idle_timeout.count() > 0) {
-                                     connections_.close_idle(config_.idle_timeout, false, counted);
-                                 }
-                                 if (config_.write_timeout.count() > 0) {
-                                     connections_.close_slow_writers(config_.write_timeout,
-                                                                     counted);
-                                 }
-                             }),
-                       log_failure{"idle sweep"});
+    spawn_counted(acceptor, std::move(pick), env_, accept_loops_);
+}
+
+void server::schedule_housekeeping() {
+    if (auto period = sweep_period(config_)) {
+        lifecycle_.every(
+            *period,
+            [this] {
+                auto* counted = &counters_.connections_timed_out;
+                if (config_.idle_timeout.count() > 0) {
+                    connections_.close_idle(config_.idle_timeout, false, counted);
+                }
+                if (config_.write_timeout.count() > 0) {
+                    connections_.close_slow_writers(config_.write_timeout, counted);
+                }
+            },
+            "idle sweep");
     }
     if (config_.stats_interval.count() > 0) {
-        asio::co_spawn(
-            housekeeping_,
-            every(new_timer(), config_.stats_interval,
-                  [this] { log(log_level::info, "stats " + counters_.snapshot().to_line()); }),
-            log_failure{"stats log"});
-    }
-    pool_.start();
-    if (signals_) {
-        // From here the caller only waits: leave the signals to the pool threads, which
-        // take them in epoll_wait or between handlers. (Under ThreadSanitizer a SIGTERM
-        // caught by this thread on its way into wait() was lost, 4 runs in 100.)
-        set_stop_signals_blocked(true);
-    }
-    for (const auto& ep : tcp_bound_) {
-        log(log_level::notice, "listening tcp " + format_endpoint(ep.address(), ep.port()));
-    }
-    for (const auto& ep : udp_bound_) {
-        log(log_level::notice, "listening udp " + format_endpoint(ep.address(), ep.port()));
-    }
-    if (metrics_bound_) {
-        log(log_level::notice, "listening metrics " + format_endpoint(metrics_bound_->address(),
-                                                                      metrics_bound_->port()));
-    }
-    // Every listener was listening before the threads started: connections queue until then.
-    notifier_.notify("READY=1\nSTATUS=" + status_line());
-}
-
-std::string server::status_line() const {
-    auto s = counters_.snapshot();
-    return std::to_string(s.connections_active) + " active connections, " +
-           std::to_string(s.connections_accepted) + " accepted, " + std::to_string(s.datagrams_in) +
-           " datagrams, " + std::to_string(s.tcp_bytes_out + s.udp_bytes_out) + " bytes echoed";
-}
-
-asio::steady_timer& server::new_timer() {
-    timers_.push_back(std::make_unique<asio::steady_timer>(housekeeping_));
-    return *timers_.back();
-}
-
-asio::awaitable<void> server::every(asio::steady_timer& timer,
-                                    std::chrono::steady_clock::duration period,
-                                    std::function<void()> work) {
-    while (!stopping_) {
-        timer.expires_after(period);
-        co_await timer.async_wait(nothrow);
-        if (stopping_) {
-            break;
-        }
-        work();
-    }
-}
-
-asio::awaitable<void> server::report_status(asio::steady_timer& timer) {
-    // STATUS= every 5 s; WATCHDOG=1 at half of WATCHDOG_USEC, but only while every io_context
-    // answers: each round posts a heartbeat to each, and the next round checks they all ran.
-    using namespace std::chrono;
-    constexpr auto status_every = seconds(5);
-    auto watchdog = notifier_.watchdog_interval();
-    auto tick = watchdog ? std::min<steady_clock::duration>(status_every, *watchdog)
-                         : steady_clock::duration(status_every);
-    auto next_status = steady_clock::now() + status_every;
-    for (std::uint64_t round = 1; !stopping_; ++round) {
-        if (watchdog) {
-            bool all_alive = true;
-            for (auto& beat : heartbeats_) {
-                all_alive = all_alive && beat.load(std::memory_order_relaxed) + 1 >= round;
-            }
-            if (all_alive) {
-                notifier_.notify("WATCHDOG=1");
-            }
-            for (std::size_t i = 0; i < pool_.size(); ++i) {
-                asio::post(pool_.context(i), [this, i, round] {
-                    heartbeats_[i].store(round, std::memory_order_relaxed);
-                });
-            }
-        }
-        if (steady_clock::now() >= next_status) {
-            notifier_.notify("STATUS=" + status_line());
-            next_status += status_every;
-        }
-        timer.expires_after(tick);
-        co_await timer.async_wait(nothrow);
+        lifecycle_.every(
+            config_.stats_interval,
+            [this] { log(log_level::info, "stats " + counters_.snapshot().to_line()); },
+            "stats log");
     }
 }
 
 void server::stop() {
-    if (stopping_.exchange(true)) {
-        return;
-    }
-    // Each object is closed on its own executor, so the close never races its operations.
-    // Our own listeners first accept what waits in their backlog (clients that connected and
-    // sent), then close themselves; the drain serves those too. A listener systemd passed
-    // closes at once: its backlog stays with systemd for the next start.
-    connections_.begin_drain();
-    for (auto& acceptor : acceptors_) {
-        asio::post(acceptor->get_executor(), [a = acceptor.get(), adopted = socket_activated_] {
-            error_code ignored;
-            if (adopted) {
-                a->close(ignored);
-            } else {
-                a->cancel(ignored); // the accept loop sees the drain and takes the backlog
-            }
-        });
-    }
-    for (auto& socket : udp_sockets_) {
-        asio::post(socket->get_executor(), [s = socket.get()] {
-            error_code ignored;
-            s->close(ignored);
-        });
-    }
-    if (metrics_acceptor_) {
-        asio::post(metrics_acceptor_->get_executor(), [a = metrics_acceptor_.get()] {
-            error_code ignored;
-            a->close(ignored);
-        });
-    }
-    scrapes_.close_all(); // scrapers have nothing to finish
-    notifier_.notify("STOPPING=1\nSTATUS=draining " + std::to_string(connections_.size()) +
-                     " connections");
-    asio::post(housekeeping_, [this] {
-        for (auto& timer : timers_) {
-            timer->cancel();
-        }
-    });
-    asio::co_spawn(housekeeping_, drain(), log_failure{"drain"});
+    lifecycle_.stop();
 }
 
 void server::stop_now() {
-    stop();
-    connections_.close_all();
-}
-
-asio::awaitable<void> server::drain() {
-    using namespace std::chrono;
-    auto deadline = steady_clock::now() + config_.drain_timeout;
-    // A session waiting to read that heard nothing for this long has nothing in flight.
-    auto grace = std::min<steady_clock::duration>(seconds(1), config_.drain_timeout);
-    asio::steady_timer timer(housekeeping_);
-    if (connections_.size() > 0) {
-        log(log_level::notice, "draining " + std::to_string(connections_.size()) +
-                                   " connection(s) for up to " +
-                                   std::to_string(config_.drain_timeout.count()) + " ms");
-    }
-    auto busy = [this] {
-        return connections_.size() > 0 || accept_loops_.load(std::memory_order_acquire) > 0;
-    };
-    while (busy() && steady_clock::now() < deadline) {
-        connections_.close_idle(grace, true, nullptr);
-        timer.expires_after(
-            std::min<steady_clock::duration>(milliseconds(50), deadline - steady_clock::now()));
-        co_await timer.async_wait(nothrow);
-    }
-    if (connections_.size() > 0) {
-        log(log_level::notice,
-            "drain timeout: closing " + std::to_string(connections_.size()) + " connection(s)");
-    }
-    for (auto& acceptor : acceptors_) {
-        // Clients still arriving when the deadline passed: no longer listened to.
-        asio::post(acceptor->get_executor(), [a = acceptor.get()] {
-            error_code ignored;
-            a->close(ignored);
-        });
-    }
-    connections_.close_all();
-    if (signals_) {
-        error_code ignored;
-        signals_->cancel(ignored); // safe: the signal set lives on this strand too
-    }
-    pool_.release();
+    lifecycle_.stop_now();
 }
 
 void server::wait() {
     pool_.join();
-    if (signals_) {
-        set_stop_signals_blocked(false);
-    }
+    lifecycle_.pool_joined();
 }
 
 } // namespace asio_echo

@@ -1,29 +1,29 @@
 // SPDX-License-Identifier: BSL-1.0
 #pragma once
-// The echo server: binds the configured endpoints, runs the accept loops, sessions and datagram
-// loops on an io_pool, and stops on request or signal.
+// The echo server, composed of the rooms: binding turns the endpoints into bound sockets, a
+// listener from listeners/ serves each, the io_pool runs them, service_status says READY=1, and
+// lifecycle takes signals, reloads and drains.
 
 #include <atomic>
-#include <chrono>
-#include <functional>
-#include <memory>
+#include <cstddef>
 #include <optional>
 #include <vector>
 
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/udp.hpp>
-#include <boost/asio/signal_set.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 
+#include "asio_echo/binding.hpp"
 #include "asio_echo/config.hpp"
 #include "asio_echo/connection_set.hpp"
 #include "asio_echo/io_pool.hpp"
-#include "asio_echo/metrics_listener.hpp"
+#include "asio_echo/lifecycle.hpp"
+#include "asio_echo/listeners/metrics_listener.hpp"
+#include "asio_echo/listeners/tcp_session.hpp"
+#include "asio_echo/listeners/udp_responder.hpp"
+#include "asio_echo/service_status.hpp"
 #include "asio_echo/stats.hpp"
-#include "asio_echo/systemd/notify.hpp"
-#include "asio_echo/tcp_session.hpp"
-#include "asio_echo/udp_responder.hpp"
 
 namespace asio_echo {
 
@@ -68,14 +68,18 @@ public:
 
     /// The bound TCP endpoints, real ports included, in configuration order (--listen first).
     /// Valid after start(). Thread safe.
-    const std::vector<boost::asio::ip::tcp::endpoint>& tcp_endpoints() const { return tcp_bound_; }
+    const std::vector<boost::asio::ip::tcp::endpoint>& tcp_endpoints() const {
+        return sockets_.tcp_endpoints;
+    }
 
     /// The bound UDP endpoints, as tcp_endpoints(). Thread safe after start().
-    const std::vector<boost::asio::ip::udp::endpoint>& udp_endpoints() const { return udp_bound_; }
+    const std::vector<boost::asio::ip::udp::endpoint>& udp_endpoints() const {
+        return sockets_.udp_endpoints;
+    }
 
     /// Where GET /metrics is served (the real port), if anywhere. Thread safe after start().
     const std::optional<boost::asio::ip::tcp::endpoint>& metrics_endpoint() const {
-        return metrics_bound_;
+        return sockets_.metrics_endpoint;
     }
 
     /// The counters now. Thread safe.
@@ -85,26 +89,9 @@ public:
     std::size_t connections() const { return connections_.size(); }
 
 private:
-    void bind_all();
-    void adopt_passed_sockets();
-    void reload();
-    void wait_for_signal();
-    boost::asio::awaitable<void> report_status(boost::asio::steady_timer& timer);
-    boost::asio::awaitable<void> drain();
-    boost::asio::awaitable<void> every(boost::asio::steady_timer& timer,
-                                       std::chrono::steady_clock::duration period,
-                                       std::function<void()> work);
-    boost::asio::steady_timer& new_timer();
-    std::string status_line() const;
-    void bind_tcp(const boost::asio::ip::tcp::endpoint& where);
-    void bind_udp(const boost::asio::ip::udp::endpoint& where);
-    void bind_metrics(const boost::asio::ip::tcp::endpoint& where);
-    bool share_ports() const;
-    bool bind_pair_on_free_port(const boost::asio::ip::address& address);
-    std::size_t contexts_per_listener() const;
-    template <class Executor>
-    void spawn_accept_loop(boost::asio::ip::tcp::acceptor& acceptor,
-                           executor_picker<Executor> pick);
+    void spawn_listeners();
+    void spawn_accept_loop(boost::asio::ip::tcp::acceptor& acceptor);
+    void schedule_housekeeping();
 
     server_config config_;       ///< as given
     stats counters_;             ///< shared by every session and loop
@@ -117,22 +104,12 @@ private:
     connection_set scrapes_;     ///< open /metrics connections
     metrics_env metrics_env_;    ///< what scrape connections share
     io_pool pool_;               ///< threads and io_contexts
-    std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>> acceptors_; ///< all listeners
-    std::vector<std::unique_ptr<boost::asio::ip::udp::socket>> udp_sockets_; ///< all UDP sockets
-    std::vector<boost::asio::ip::tcp::endpoint> tcp_bound_; ///< one per configured TCP endpoint
-    std::vector<boost::asio::ip::udp::endpoint> udp_bound_; ///< one per configured UDP endpoint
-    std::unique_ptr<boost::asio::ip::tcp::acceptor> metrics_acceptor_; ///< GET /metrics, if on
-    std::optional<boost::asio::ip::tcp::endpoint> metrics_bound_;      ///< its bound endpoint
-    std::unique_ptr<boost::asio::signal_set> signals_; ///< SIGINT/SIGTERM/SIGHUP, when asked
-    systemd::notifier notifier_; ///< READY=1, STATUS=..., WATCHDOG=1, STOPPING=1
-    /// Signals, drain and timers run here: one strand, so they never run concurrently.
+    bound_sockets sockets_;      ///< every listening socket, after start()
+    /// Signals, drain, timers and status reports run here: one strand, never concurrently.
     boost::asio::strand<boost::asio::io_context::executor_type> housekeeping_;
-    std::vector<std::unique_ptr<boost::asio::steady_timer>> timers_; ///< on housekeeping_
-    std::vector<std::atomic<std::uint64_t>> heartbeats_; ///< last status round each context ran
-    std::size_t next_context_ = 0;             ///< spreads single listeners over the io_contexts
-    std::atomic<bool> stopping_{false};        ///< stop() ran
     std::atomic<std::size_t> accept_loops_{0}; ///< TCP accept loops still running
-    bool socket_activated_ = false;            ///< the listeners came from systemd
+    service_status status_; ///< READY=1, STATUS=, WATCHDOG=1, RELOADING=1, STOPPING=1
+    lifecycle lifecycle_;   ///< signals, reload, housekeeping timers, drain
 };
 
 } // namespace asio_echo

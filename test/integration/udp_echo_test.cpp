@@ -11,7 +11,7 @@
 
 #include <sys/socket.h>
 
-#include "asio_echo/udp_responder.hpp"
+#include "asio_echo/listeners/udp_responder.hpp"
 #include "net.hpp"
 #include "server_fixture.hpp"
 

@@ -15,7 +15,7 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include "asio_echo/connection_set.hpp"
-#include "asio_echo/tcp_listener.hpp"
+#include "asio_echo/listeners/accept_loop.hpp"
 
 namespace asio_echo {
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: BSL-1.0
-#include "asio_echo/tcp_session.hpp"
+#include "asio_echo/listeners/tcp_session.hpp"
 
 #include <span>
 #include <tuple>

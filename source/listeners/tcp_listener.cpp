@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: BSL-1.0
-#include "asio_echo/tcp_listener.hpp"
+#include "asio_echo/listeners/tcp_listener.hpp"
 
 #include <chrono>
 #include <optional>
@@ -34,35 +34,9 @@ struct heap_allocator {
 };
 
 /// Lines traffic can trigger: one per 10 s each, however many clients come.
-log_limiter accept_failure_lines;
-log_limiter accept_recovery_lines;
 log_limiter connection_limit_lines;
 log_limiter session_failure_lines;
 log_limiter refusal_lines;
-
-} // namespace
-
-asio::awaitable<void> accept_backoff::failed(const boost::system::error_code& ec,
-                                             asio::steady_timer& pause) {
-    if (failures_++ == 0) {
-        accept_failure_lines.log(log_level::warn, [&] {
-            return prefix_ + "accept failed: " + ec.message() + "; retrying";
-        });
-    }
-    pause.expires_after(std::chrono::milliseconds(100));
-    co_await pause.async_wait(nothrow);
-}
-
-void accept_backoff::accepted() {
-    if (failures_ > 0) {
-        accept_recovery_lines.log(log_level::notice, [&] {
-            return prefix_ + "accepting again after " + std::to_string(failures_) + " failures";
-        });
-        failures_ = 0;
-    }
-}
-
-namespace {
 
 /// Waits until a connection slot is reserved; false when the acceptor was closed or the
 /// server closes every connection meanwhile (the end of a drain).

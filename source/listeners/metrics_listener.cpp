@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: BSL-1.0
-#include "asio_echo/metrics_listener.hpp"
+#include "asio_echo/listeners/metrics_listener.hpp"
 
 #include <string_view>
 

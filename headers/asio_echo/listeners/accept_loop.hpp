@@ -1,15 +1,14 @@
 // SPDX-License-Identifier: BSL-1.0
 #pragma once
-// The accept loop of one TCP acceptor.
+// What every accept loop shares, whatever it serves: where each accepted connection runs, and
+// the back-off when accepting fails. Listeners include this, never one another.
 
 #include <functional>
 #include <string>
 
 #include <boost/asio/awaitable.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
-
-#include "asio_echo/tcp_session.hpp"
+#include <boost/system/error_code.hpp>
 
 namespace asio_echo {
 
@@ -38,15 +37,5 @@ private:
     std::string prefix_;
     unsigned failures_ = 0;
 };
-
-/// Accepts connections until the acceptor is closed, spawning run_tcp_session for each on
-/// the executor pick() returns. Transient failures (out of descriptors or memory, aborted
-/// handshakes) are logged and retried after a short pause instead of ending the loop or
-/// spinning. Run it on the acceptor's executor. Defined for context_executor and
-/// strand_executor.
-template <class Executor>
-boost::asio::awaitable<void> run_accept_loop(boost::asio::ip::tcp::acceptor& acceptor,
-                                             executor_picker<Executor> pick,
-                                             const session_env& env);
 
 } // namespace asio_echo

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: BSL-1.0
-#include "asio_echo/udp_responder.hpp"
+#include "asio_echo/listeners/udp_responder.hpp"
 
 #include <chrono>
 #include <memory>
