@@ -101,25 +101,6 @@ bool datagram_batch::truncated(std::size_t i) const noexcept {
     return (msgs_[i].msg_hdr.msg_flags & MSG_TRUNC) != 0;
 }
 
-std::optional<boost::asio::ip::address> datagram_batch::destination(std::size_t i) const {
-    const cmsghdr* info = packet_info(msgs_[i].msg_hdr);
-    if (info == nullptr) {
-        return std::nullopt;
-    }
-    if (info->cmsg_level == IPPROTO_IP) {
-        in_pktinfo packet{};
-        std::memcpy(&packet, CMSG_DATA(info), sizeof packet);
-        boost::asio::ip::address_v4::bytes_type bytes{};
-        std::memcpy(bytes.data(), &packet.ipi_addr, bytes.size());
-        return boost::asio::ip::address_v4(bytes);
-    }
-    in6_pktinfo packet{};
-    std::memcpy(&packet, CMSG_DATA(info), sizeof packet);
-    boost::asio::ip::address_v6::bytes_type bytes{};
-    std::memcpy(bytes.data(), &packet.ipi6_addr, bytes.size());
-    return boost::asio::ip::address_v6(bytes);
-}
-
 void datagram_batch::add_reply(std::size_t i, std::size_t size) noexcept {
     std::size_t r = replies_++;
     reply_iov_[r] = {slots_[i].iov_base, size};

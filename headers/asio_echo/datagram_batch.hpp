@@ -9,7 +9,6 @@
 
 #include <cstddef>
 #include <memory>
-#include <optional>
 #include <span>
 #include <vector>
 
@@ -47,10 +46,6 @@ public:
     std::span<char> payload(std::size_t i) noexcept;
     const boost::asio::ip::udp::endpoint& peer(std::size_t i) const noexcept { return peers_[i]; }
     bool truncated(std::size_t i) const noexcept;
-
-    /// The address the i-th datagram was sent to, when the socket reported it (see
-    /// ask_for_destinations); an IPv4-mapped address on a dual-stack socket's IPv4 traffic.
-    std::optional<boost::asio::ip::address> destination(std::size_t i) const;
 
     /// Marks the i-th datagram to be sent back to its sender with the first `size` bytes of
     /// its payload, from the address it was sent to. Call in receive order; clear_replies()
