@@ -97,7 +97,7 @@ public:
 
     bound_sockets bind_all() {
         adopt_passed_sockets();
-        if (!bound_.tcp.empty() || !bound_.udp.empty() || bound_.metrics) {
+        if (!bound_.tcp.empty() || !bound_.proxy.empty() || !bound_.udp.empty() || bound_.metrics) {
             // Socket-activated: the service manager chose the endpoints, the metrics one too.
             note_ignored_metrics();
             return std::move(bound_);
@@ -116,6 +116,9 @@ public:
         }
         for (const auto& ep : config_.tcp) {
             bind_tcp({resolve(ep), ep.port});
+        }
+        for (const auto& ep : config_.accept_proxy) {
+            bind_copies("tcp", {resolve(ep), ep.port}, bound_.proxy, bound_.proxy_endpoints);
         }
         for (const auto& ep : config_.udp) {
             bind_udp({resolve(ep), ep.port});
@@ -206,6 +209,10 @@ private:
                     // echo-server-metrics.socket: FileDescriptorName=metrics.
                     bound_.metrics_endpoint = acceptor->local_endpoint(ec);
                     bound_.metrics = std::move(acceptor);
+                } else if (!ec && passed.name == "proxy") {
+                    // echo-server-proxy.socket: FileDescriptorName=proxy, behind a balancer.
+                    bound_.proxy_endpoints.push_back(acceptor->local_endpoint(ec));
+                    bound_.proxy.push_back(std::move(acceptor));
                 } else if (!ec) {
                     bound_.tcp_endpoints.push_back(acceptor->local_endpoint(ec));
                     bound_.tcp.push_back(std::move(acceptor));
@@ -252,15 +259,17 @@ private:
 } // namespace
 
 void bound_sockets::stop_listening() const {
-    for (const auto& acceptor : tcp) {
-        if (socket_activated) {
-            post_close(*acceptor);
-            continue;
+    for (const auto* acceptors : {&tcp, &proxy}) {
+        for (const auto& acceptor : *acceptors) {
+            if (socket_activated) {
+                post_close(*acceptor);
+                continue;
+            }
+            asio::post(acceptor->get_executor(), [a = acceptor.get()] {
+                error_code ignored;
+                a->cancel(ignored); // the accept loop sees the drain and takes the backlog
+            });
         }
-        asio::post(acceptor->get_executor(), [a = acceptor.get()] {
-            error_code ignored;
-            a->cancel(ignored); // the accept loop sees the drain and takes the backlog
-        });
     }
     for (const auto& socket : udp) {
         post_close(*socket);
@@ -271,8 +280,10 @@ void bound_sockets::stop_listening() const {
 }
 
 void bound_sockets::close_tcp() const {
-    for (const auto& acceptor : tcp) {
-        post_close(*acceptor);
+    for (const auto* acceptors : {&tcp, &proxy}) {
+        for (const auto& acceptor : *acceptors) {
+            post_close(*acceptor);
+        }
     }
 }
 
@@ -283,6 +294,10 @@ bound_sockets bind_endpoints(const server_config& config, io_pool& pool) {
 void log_listening(const bound_sockets& sockets) {
     for (const auto& ep : sockets.tcp_endpoints) {
         log(log_level::notice, "listening tcp " + format_endpoint(ep.address(), ep.port()));
+    }
+    for (const auto& ep : sockets.proxy_endpoints) {
+        log(log_level::notice,
+            "listening tcp " + format_endpoint(ep.address(), ep.port()) + " accept-proxy");
     }
     for (const auto& ep : sockets.udp_endpoints) {
         log(log_level::notice, "listening udp " + format_endpoint(ep.address(), ep.port()));

@@ -96,8 +96,19 @@ po::options_description make_options() {
         "max-connections-per-source", po::value<std::string>()->value_name("N")->default_value("0"),
         "TCP connections one client address may hold at once; one more is closed at once;"
         " 0 = no limit");
+    po::options_description proxy("PROXY protocol");
+    proxy.add_options()(
+        "accept-proxy", po::value<std::vector<std::string>>()->value_name("HOST:PORT"),
+        "serve TCP on HOST:PORT behind a load balancer: every connection starts with a PROXY"
+        " protocol header (v1 or v2), and the client it names is the one served, limited and"
+        " logged; repeatable")(
+        "trusted-proxy", po::value<std::vector<std::string>>()->value_name("CIDR"),
+        "accept PROXY headers only from this network, closing other connections at once;"
+        " repeatable; default: from anyone, who could then claim any address")(
+        "proxy-header-timeout", po::value<std::string>()->value_name("SECONDS")->default_value("5"),
+        "close a connection whose PROXY header is not complete by then");
     po::options_description all;
-    all.add(general).add(service).add(limits).add(access);
+    all.add(general).add(service).add(limits).add(access).add(proxy);
     return all;
 }
 
@@ -172,11 +183,19 @@ std::string read_config_file(const std::string& path) {
     return content;
 }
 
+/// The options that name endpoints: given on the command line, they replace the file's.
+constexpr std::string_view endpoint_keys[] = {"listen", "tcp", "udp", "accept-proxy"};
+
+bool is_endpoint_key(std::string_view key) {
+    return std::find(std::begin(endpoint_keys), std::end(endpoint_keys), key) !=
+           std::end(endpoint_keys);
+}
+
 std::vector<endpoint> endpoints_of(const po::variables_map& vm, const char* key) {
     std::vector<endpoint> result;
     if (vm.count(key)) {
         for (const auto& text : vm[key].as<std::vector<std::string>>()) {
-            result.push_back(parse_endpoint(text));
+            result.push_back(parse_endpoint(text, key));
         }
     }
     return result;
@@ -275,9 +294,11 @@ parse_result parse_server_config(int argc, const char* const argv[]) {
             } catch (const po::error& e) {
                 throw usage_error("config file " + quote(*file) + ": " + describe(e));
             }
-            bool cli_has_endpoints = cli.count("listen") || cli.count("tcp") || cli.count("udp");
+            bool cli_has_endpoints =
+                std::any_of(std::begin(endpoint_keys), std::end(endpoint_keys),
+                            [&cli](auto key) { return cli.count(std::string(key)) > 0; });
             for (const auto& [key, value] : from_file) {
-                bool endpoint_key = key == "listen" || key == "tcp" || key == "udp";
+                bool endpoint_key = is_endpoint_key(key);
                 if (key == "config" || key == "help" || key == "version") {
                     throw usage_error("config file " + quote(*file) + ": option " + quote(key) +
                                       " is only valid on the command line");
@@ -301,7 +322,9 @@ parse_result parse_server_config(int argc, const char* const argv[]) {
         config.listen = endpoints_of(vm, "listen");
         config.tcp = endpoints_of(vm, "tcp");
         config.udp = endpoints_of(vm, "udp");
-        if (config.listen.empty() && config.tcp.empty() && config.udp.empty()) {
+        config.accept_proxy = endpoints_of(vm, "accept-proxy");
+        if (config.listen.empty() && config.tcp.empty() && config.udp.empty() &&
+            config.accept_proxy.empty()) {
             config.listen.push_back({"127.0.0.1", 9999});
         }
         config.echo_mode = parse_mode(vm["mode"].as<std::string>());
@@ -336,6 +359,13 @@ parse_result parse_server_config(int argc, const char* const argv[]) {
         config.deny = networks_of(vm, "deny");
         config.max_connections_per_source = parse_number(
             "max-connections-per-source", text("max-connections-per-source"), 0, 1000000);
+        config.trusted_proxies = networks_of(vm, "trusted-proxy");
+        config.proxy_header_timeout =
+            parse_seconds("proxy-header-timeout", text("proxy-header-timeout"), 3600);
+        if (config.proxy_header_timeout.count() == 0) {
+            bad_value("proxy-header-timeout", text("proxy-header-timeout"),
+                      "must be above 0 seconds (a header that never comes would hold a slot)");
+        }
         return {config, {}};
     } catch (const po::error& e) {
         throw usage_error(describe(e));

@@ -88,6 +88,12 @@ std::string render_metrics(const stats_snapshot& s, const metrics_info& info) {
                "TCP connections closed at once, before anything was read.");
     out.sample("echo_connections_refused_total", "reason=\"denied\"", s.refused_denied);
     out.sample("echo_connections_refused_total", "reason=\"per_source\"", s.refused_per_source);
+    out.family("echo_proxy_headers_total", "counter",
+               "PROXY protocol headers on --accept-proxy endpoints, by outcome.");
+    out.sample("echo_proxy_headers_total", "result=\"ok\"", s.proxy_ok);
+    out.sample("echo_proxy_headers_total", "result=\"malformed\"", s.proxy_malformed);
+    out.sample("echo_proxy_headers_total", "result=\"timeout\"", s.proxy_timeout);
+    out.sample("echo_proxy_headers_total", "result=\"untrusted\"", s.proxy_untrusted);
 
     out.family("echo_bytes_received_total", "counter", "Payload bytes received.");
     out.sample("echo_bytes_received_total", "protocol=\"tcp\"", s.tcp_bytes_in);

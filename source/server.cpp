@@ -35,9 +35,9 @@ std::optional<std::chrono::steady_clock::duration> sweep_period(const server_con
 /// Runs acceptor's accept loop, counted in running while it runs (the drain waits for it).
 template <class Executor>
 void spawn_counted(tcp::acceptor& acceptor, executor_picker<Executor> pick, const session_env& env,
-                   std::atomic<std::size_t>& running) {
+                   tcp_kind kind, std::atomic<std::size_t>& running) {
     running.fetch_add(1, std::memory_order_relaxed);
-    asio::co_spawn(acceptor.get_executor(), run_accept_loop(acceptor, std::move(pick), env),
+    asio::co_spawn(acceptor.get_executor(), run_accept_loop(acceptor, std::move(pick), env, kind),
                    [&running](std::exception_ptr e) {
                        log_failure{"accept loop"}(e);
                        running.fetch_sub(1, std::memory_order_release);
@@ -63,9 +63,10 @@ server::server(server_config config) : server(config, make_transform(config.echo
 server::server(server_config config, transform reply)
     : config_(std::move(config)), connections_(config_.max_connections),
       guard_(config_.udp_drop_ports), access_(config_.allow, config_.deny),
-      per_source_(config_.max_connections_per_source), env_{std::move(reply), config_.buffer_size,
-                                                            counters_,        connections_,
-                                                            access_,          per_source_},
+      per_source_(config_.max_connections_per_source),
+      trusted_proxies_(config_.trusted_proxies, {}),
+      env_{std::move(reply), config_.buffer_size, counters_,        connections_,
+           access_,          per_source_,         trusted_proxies_, config_.proxy_header_timeout},
       udp_env_{env_.reply, counters_, guard_, config_.udp_rate, config_.udp_burst, access_},
       scrapes_(max_metrics_connections),
       metrics_env_{[this] {
@@ -109,7 +110,10 @@ void server::start() {
 void server::spawn_listeners() {
     // Each listener kind: its bound sockets, its loop, its environment.
     for (auto& acceptor : sockets_.tcp) {
-        spawn_accept_loop(*acceptor);
+        spawn_accept_loop(*acceptor, tcp_kind::plain);
+    }
+    for (auto& acceptor : sockets_.proxy) {
+        spawn_accept_loop(*acceptor, tcp_kind::proxied);
     }
     for (auto& socket : sockets_.udp) {
         asio::co_spawn(socket->get_executor(), run_udp_responder(*socket, udp_env_),
@@ -123,13 +127,13 @@ void server::spawn_listeners() {
     }
 }
 
-void server::spawn_accept_loop(tcp::acceptor& acceptor) {
+void server::spawn_accept_loop(tcp::acceptor& acceptor, tcp_kind kind) {
     if (pool_.shared()) {
         // Several threads run the one io_context: each connection gets its own strand.
         executor_picker<strand_executor> pick = [this] {
             return asio::make_strand(pool_.next_context().get_executor());
         };
-        spawn_counted(acceptor, std::move(pick), env_, accept_loops_);
+        spawn_counted(acceptor, std::move(pick), env_, kind, accept_loops_);
         return;
     }
     executor_picker<context_executor> pick = [this] { return pool_.next_context().get_executor(); };
@@ -138,7 +142,7 @@ void server::spawn_accept_loop(tcp::acceptor& acceptor) {
         auto own = *acceptor.get_executor().target<context_executor>();
         pick = [own] { return own; };
     }
-    spawn_counted(acceptor, std::move(pick), env_, accept_loops_);
+    spawn_counted(acceptor, std::move(pick), env_, kind, accept_loops_);
 }
 
 void server::schedule_housekeeping() {

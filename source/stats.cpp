@@ -16,6 +16,10 @@ stats_snapshot stats::snapshot() const noexcept {
     s.connections_timed_out = get(connections_timed_out);
     s.refused_denied = get(refused_denied);
     s.refused_per_source = get(refused_per_source);
+    s.proxy_ok = get(proxy_ok);
+    s.proxy_malformed = get(proxy_malformed);
+    s.proxy_timeout = get(proxy_timeout);
+    s.proxy_untrusted = get(proxy_untrusted);
     s.tcp_bytes_in = get(tcp_bytes_in);
     s.tcp_bytes_out = get(tcp_bytes_out);
     s.datagrams_in = get(datagrams_in);
@@ -61,6 +65,10 @@ std::string stats_snapshot::to_line() const {
     add("connections_timed_out", connections_timed_out);
     add("refused_denied", refused_denied);
     add("refused_per_source", refused_per_source);
+    add("proxy_ok", proxy_ok);
+    add("proxy_malformed", proxy_malformed);
+    add("proxy_timeout", proxy_timeout);
+    add("proxy_untrusted", proxy_untrusted);
     add("tcp_bytes_in", tcp_bytes_in);
     add("tcp_bytes_out", tcp_bytes_out);
     add("datagrams_in", datagrams_in);

@@ -22,13 +22,17 @@ namespace asio_echo {
 struct bound_sockets {
     /// Echo listeners: one per TCP endpoint, one per io_context each under reuse-port.
     std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>> tcp;
+    /// Echo listeners behind a load balancer (--accept-proxy): each connection starts with a
+    /// PROXY header. As tcp.
+    std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>> proxy;
     /// Echo datagram sockets, as tcp.
     std::vector<std::unique_ptr<boost::asio::ip::udp::socket>> udp;
     /// GET /metrics, if on.
     std::unique_ptr<boost::asio::ip::tcp::acceptor> metrics;
 
-    std::vector<boost::asio::ip::tcp::endpoint> tcp_endpoints; ///< one per TCP endpoint, in order
-    std::vector<boost::asio::ip::udp::endpoint> udp_endpoints; ///< one per UDP endpoint, in order
+    std::vector<boost::asio::ip::tcp::endpoint> tcp_endpoints;   ///< one per TCP endpoint, in order
+    std::vector<boost::asio::ip::tcp::endpoint> proxy_endpoints; ///< one per --accept-proxy
+    std::vector<boost::asio::ip::udp::endpoint> udp_endpoints;   ///< one per UDP endpoint, in order
     std::optional<boost::asio::ip::tcp::endpoint> metrics_endpoint; ///< where metrics are served
     bool socket_activated = false; ///< the sockets came from the service manager
 
@@ -38,19 +42,20 @@ struct bound_sockets {
     /// at once, leaving their backlog to systemd for the next start. Thread safe.
     void stop_listening() const;
 
-    /// Closes the TCP listeners still open (clients arriving when the drain's deadline
-    /// passed). Thread safe.
+    /// Closes the TCP listeners still open, PROXY ones included (clients arriving when the
+    /// drain's deadline passed). Thread safe.
     void close_tcp() const;
 };
 
-/// Binds every endpoint in config, in order (--listen, --tcp, --udp, --metrics), onto pool's
-/// io_contexts; or, when the service manager passed sockets, adopts those and ignores the
-/// configured endpoints. Throws unavailable_error naming the endpoint when one cannot be
+/// Binds every endpoint in config, in order (--listen, --tcp, --accept-proxy, --udp, --metrics),
+/// onto pool's io_contexts; or, when the service manager passed sockets, adopts those and ignores
+/// the configured endpoints. Throws unavailable_error naming the endpoint when one cannot be
 /// resolved or bound (nothing stays bound), usage_error for malformed LISTEN_* variables. Not
 /// thread safe.
 bound_sockets bind_endpoints(const server_config& config, io_pool& pool);
 
-/// Logs "listening tcp|udp|metrics HOST:PORT" for each bound endpoint, in order.
+/// Logs "listening tcp|udp|metrics HOST:PORT" for each bound endpoint, in order, PROXY ones as
+/// "listening tcp HOST:PORT accept-proxy".
 void log_listening(const bound_sockets& sockets);
 
 } // namespace asio_echo

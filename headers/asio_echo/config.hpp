@@ -59,8 +59,12 @@ struct server_config {
     std::vector<network> allow; ///< when not empty, only sources in one of these are served
     std::vector<network> deny;  ///< sources never served (deny wins over allow)
     std::size_t max_connections_per_source = 0; ///< TCP connections per client address; 0 = any
-    std::optional<std::string> config_file;     ///< the file the values came from, if any
-    std::vector<std::string> arguments;         ///< the command line (without argv[0]): a reload
+    std::vector<endpoint> accept_proxy;         ///< TCP behind a load balancer: PROXY header first
+    std::vector<network>
+        trusted_proxies; ///< when not empty, the only sources a header is taken from
+    std::chrono::milliseconds proxy_header_timeout{5000}; ///< longest wait for a whole header
+    std::optional<std::string> config_file;               ///< the file the values came from, if any
+    std::vector<std::string> arguments; ///< the command line (without argv[0]): a reload
                                         ///< parses it again, so it keeps overriding the file
 
     friend bool operator==(const server_config&, const server_config&) = default;
@@ -74,8 +78,8 @@ struct parse_result {
 };
 
 /// Parses argv (and the --config file it names). The command line overrides the file; when
-/// the command line names any endpoint (--listen, --tcp, --udp) the file's endpoints are
-/// ignored. Throws usage_error with a one-line message on any bad input.
+/// the command line names any endpoint (--listen, --tcp, --udp, --accept-proxy) the file's
+/// endpoints are ignored. Throws usage_error with a one-line message on any bad input.
 parse_result parse_server_config(int argc, const char* const argv[]);
 
 /// The program's version, as --version prints it.

@@ -21,8 +21,9 @@ struct endpoint {
     friend bool operator==(const endpoint&, const endpoint&) = default;
 };
 
-/// Parses "HOST:PORT" or "[IPV6]:PORT"; throws usage_error naming the value otherwise.
-endpoint parse_endpoint(std::string_view text);
+/// Parses "HOST:PORT" or "[IPV6]:PORT"; throws usage_error naming the value (and option, the
+/// long option it was given to, when not empty) otherwise.
+endpoint parse_endpoint(std::string_view text, std::string_view option = {});
 
 /// Formats an address and port as "1.2.3.4:80" or "[::1]:80" (the form parse_endpoint reads).
 std::string format_endpoint(const boost::asio::ip::address& address, std::uint16_t port);

@@ -72,6 +72,11 @@ public:
         return sockets_.tcp_endpoints;
     }
 
+    /// The bound --accept-proxy endpoints, as tcp_endpoints(). Thread safe after start().
+    const std::vector<boost::asio::ip::tcp::endpoint>& proxy_endpoints() const {
+        return sockets_.proxy_endpoints;
+    }
+
     /// The bound UDP endpoints, as tcp_endpoints(). Thread safe after start().
     const std::vector<boost::asio::ip::udp::endpoint>& udp_endpoints() const {
         return sockets_.udp_endpoints;
@@ -90,21 +95,22 @@ public:
 
 private:
     void spawn_listeners();
-    void spawn_accept_loop(boost::asio::ip::tcp::acceptor& acceptor);
+    void spawn_accept_loop(boost::asio::ip::tcp::acceptor& acceptor, tcp_kind kind);
     void schedule_housekeeping();
 
-    server_config config_;       ///< as given
-    stats counters_;             ///< shared by every session and loop
-    connection_set connections_; ///< live sessions, for stop()
-    udp_port_guard guard_;       ///< source ports never answered
-    access_list access_;         ///< who may use the service
-    source_counts per_source_;   ///< TCP connections per client address
-    session_env env_;            ///< what sessions share
-    udp_env udp_env_;            ///< what datagram loops share
-    connection_set scrapes_;     ///< open /metrics connections
-    metrics_env metrics_env_;    ///< what scrape connections share
-    io_pool pool_;               ///< threads and io_contexts
-    bound_sockets sockets_;      ///< every listening socket, after start()
+    server_config config_;        ///< as given
+    stats counters_;              ///< shared by every session and loop
+    connection_set connections_;  ///< live sessions, for stop()
+    udp_port_guard guard_;        ///< source ports never answered
+    access_list access_;          ///< who may use the service
+    source_counts per_source_;    ///< TCP connections per client address
+    access_list trusted_proxies_; ///< who may send a PROXY header (empty: anyone)
+    session_env env_;             ///< what sessions share
+    udp_env udp_env_;             ///< what datagram loops share
+    connection_set scrapes_;      ///< open /metrics connections
+    metrics_env metrics_env_;     ///< what scrape connections share
+    io_pool pool_;                ///< threads and io_contexts
+    bound_sockets sockets_;       ///< every listening socket, after start()
     /// Signals, drain, timers and status reports run here: one strand, never concurrently.
     boost::asio::strand<boost::asio::io_context::executor_type> housekeeping_;
     std::atomic<std::size_t> accept_loops_{0}; ///< TCP accept loops still running

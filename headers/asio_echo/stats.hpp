@@ -28,6 +28,10 @@ struct stats_snapshot {
     std::uint64_t connections_timed_out = 0; ///< closed by --idle-timeout
     std::uint64_t refused_denied = 0;        ///< closed at once: source not allowed
     std::uint64_t refused_per_source = 0;    ///< closed at once: --max-connections-per-source
+    std::uint64_t proxy_ok = 0;              ///< PROXY headers taken (--accept-proxy)
+    std::uint64_t proxy_malformed = 0;       ///< closed: malformed, oversized or truncated header
+    std::uint64_t proxy_timeout = 0;         ///< closed: no whole header in --proxy-header-timeout
+    std::uint64_t proxy_untrusted = 0;       ///< closed at once: not from a --trusted-proxy
     std::uint64_t tcp_bytes_in = 0;          ///< bytes read from TCP clients
     std::uint64_t tcp_bytes_out = 0;         ///< bytes written back to TCP clients
     std::uint64_t datagrams_in = 0;          ///< datagrams received
@@ -55,6 +59,10 @@ struct stats {
     std::atomic<std::uint64_t> connections_timed_out{0};
     std::atomic<std::uint64_t> refused_denied{0};
     std::atomic<std::uint64_t> refused_per_source{0};
+    std::atomic<std::uint64_t> proxy_ok{0};
+    std::atomic<std::uint64_t> proxy_malformed{0};
+    std::atomic<std::uint64_t> proxy_timeout{0};
+    std::atomic<std::uint64_t> proxy_untrusted{0};
     std::atomic<std::uint64_t> tcp_bytes_in{0};
     std::atomic<std::uint64_t> tcp_bytes_out{0};
     std::atomic<std::uint64_t> datagrams_in{0};

@@ -36,7 +36,6 @@ struct heap_allocator {
 /// Lines traffic can trigger: one per 10 s each, however many clients come.
 log_limiter connection_limit_lines;
 log_limiter session_failure_lines;
-log_limiter refusal_lines;
 
 /// Waits until a connection slot is reserved; false when the acceptor was closed or the
 /// server closes every connection meanwhile (the end of a drain).
@@ -71,7 +70,8 @@ asio::awaitable<bool> reserve_slot(asio::ip::tcp::acceptor& acceptor, asio::stea
 
 template <class Executor>
 asio::awaitable<void> run_accept_loop(asio::ip::tcp::acceptor& acceptor,
-                                      executor_picker<Executor> pick, const session_env& env) {
+                                      executor_picker<Executor> pick, const session_env& env,
+                                      tcp_kind kind) {
     asio::steady_timer pause(acceptor.get_executor());
     accept_backoff backoff("");
     bool limited = false;
@@ -116,32 +116,20 @@ asio::awaitable<void> run_accept_loop(asio::ip::tcp::acceptor& acceptor,
             continue;
         }
         backoff.accepted();
-        // Who may connect is judged on the address, before anything is read.
-        std::optional<asio::ip::address> counted_source; // released when the session ends
-        if (!env.access.empty() || env.per_source.limit() > 0) {
+        admission client; // counted while the session runs
+        if (kind == tcp_kind::plain && (!env.access.empty() || env.per_source.limit() > 0)) {
+            // Who may connect is judged on the address, before anything is read; behind a
+            // load balancer, on the address its header names (in the session).
             boost::system::error_code peer_ec;
             auto remote = socket.remote_endpoint(peer_ec);
-            const char* refused = nullptr;
-            if (peer_ec) {
-                // Gone already: the session sees the error at once.
-            } else if (!env.access.empty() && !env.access.permits(remote.address())) {
-                bump(env.counters.refused_denied);
-                refused = "source not allowed (--allow, --deny)";
-            } else if (!env.per_source.admit(remote.address())) {
-                bump(env.counters.refused_per_source);
-                refused = "source at --max-connections-per-source";
-            } else if (env.per_source.limit() > 0) {
-                counted_source = remote.address();
-            }
-            if (refused != nullptr) {
-                refusal_lines.log(log_level::warn, [&] {
-                    return "refused tcp connection from " +
-                           format_endpoint(remote.address(), remote.port()) + ": " + refused;
-                });
+            auto admitted = peer_ec ? std::optional<admission>(admission{}) // the session sees
+                                    : admit_client(env, remote);            // the error at once
+            if (!admitted) {
                 socket.close(ec);
                 env.connections.unreserve();
                 continue;
             }
+            client = std::move(*admitted);
         }
         bump(env.counters.connections_accepted);
         // Latency matters more than packet count for an echo: do not wait for Nagle.
@@ -154,12 +142,9 @@ asio::awaitable<void> run_accept_loop(asio::ip::tcp::acceptor& acceptor,
             log(log_level::debug, "tcp connection from " + peer + " accepted");
         }
         asio::co_spawn(
-            executor, run_tcp_session<Executor>(std::move(socket), env),
-            [&env, started = std::chrono::steady_clock::now(), peer = std::move(peer),
-             counted_source](std::exception_ptr e) {
-                if (counted_source) {
-                    env.per_source.release(*counted_source);
-                }
+            executor, run_tcp_session<Executor>(std::move(socket), env, kind, std::move(client)),
+            [&env, started = std::chrono::steady_clock::now(),
+             peer = std::move(peer)](std::exception_ptr e) {
                 auto lasted = std::chrono::steady_clock::now() - started;
                 env.counters.session_ended(lasted);
                 log_failure{"tcp session", &session_failure_lines}(e);
@@ -176,9 +161,9 @@ asio::awaitable<void> run_accept_loop(asio::ip::tcp::acceptor& acceptor,
 
 template asio::awaitable<void> run_accept_loop<context_executor>(asio::ip::tcp::acceptor&,
                                                                  executor_picker<context_executor>,
-                                                                 const session_env&);
+                                                                 const session_env&, tcp_kind);
 template asio::awaitable<void> run_accept_loop<strand_executor>(asio::ip::tcp::acceptor&,
                                                                 executor_picker<strand_executor>,
-                                                                const session_env&);
+                                                                const session_env&, tcp_kind);
 
 } // namespace asio_echo

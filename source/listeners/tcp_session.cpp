@@ -8,6 +8,7 @@
 #include <boost/asio/write.hpp>
 
 #include "asio_echo/coro.hpp"
+#include "asio_echo/listeners/proxy_session.hpp"
 
 namespace asio_echo {
 
@@ -114,26 +115,33 @@ write_rest(tcp_socket_on<Executor>& socket, std::vector<char>& rest, session_han
 
 template <class Executor>
 asio::awaitable<void, Executor> run_tcp_session(tcp_socket_on<Executor> socket,
-                                                const session_env& env) {
+                                                const session_env& env, tcp_kind kind,
+                                                admission client) {
     registered_session handle(socket, env);
     if (!handle.added()) {
         co_return; // the server is stopping
     }
+    std::vector<char> rest; // what the peer has not taken yet
+    // Behind a load balancer: the client is the one the header names.
+    if (kind == tcp_kind::proxied &&
+        !co_await take_proxy_header(socket, env, handle, client, rest)) {
+        co_return; // counted and logged; closed without an echo
+    }
     boost::system::error_code ec;
     socket.non_blocking(true, ec); // reads and writes return would_block instead of waiting
-    std::vector<char> rest;        // what a slow peer has not taken yet
     while (!ec) {
+        if (!rest.empty()) {
+            // The peer reads slower than it sends: read nothing more until it has taken the
+            // rest (backpressure).
+            ec = co_await write_rest(socket, rest, handle, env.counters);
+            continue;
+        }
         // Wait for data without holding a buffer (reactor style), then echo what is there.
         handle.reading.store(true, std::memory_order_relaxed);
         std::tie(ec) = co_await socket.async_wait(asio::socket_base::wait_read, nothrow_in_place);
         handle.reading.store(false, std::memory_order_relaxed);
         if (!ec) {
             ec = echo_available(socket, env, handle, rest);
-        }
-        if (!ec && !rest.empty()) {
-            // The peer reads slower than it sends: read nothing more until it has taken the
-            // rest (backpressure).
-            ec = co_await write_rest(socket, rest, handle, env.counters);
         }
         if (ec == asio::error::would_block) {
             ec = {};
@@ -147,8 +155,10 @@ asio::awaitable<void, Executor> run_tcp_session(tcp_socket_on<Executor> socket,
 }
 
 template asio::awaitable<void, context_executor>
-run_tcp_session<context_executor>(tcp_socket_on<context_executor>, const session_env&);
+run_tcp_session<context_executor>(tcp_socket_on<context_executor>, const session_env&, tcp_kind,
+                                  admission);
 template asio::awaitable<void, strand_executor>
-run_tcp_session<strand_executor>(tcp_socket_on<strand_executor>, const session_env&);
+run_tcp_session<strand_executor>(tcp_socket_on<strand_executor>, const session_env&, tcp_kind,
+                                 admission);
 
 } // namespace asio_echo

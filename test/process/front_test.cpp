@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: BSL-1.0
-// The shipped front-end examples, exercised as shipped: HAProxy (TCP) on
-// examples/haproxy/haproxy.cfg and nginx's stream module (UDP) on
+// The shipped front-end examples, exercised as shipped: HAProxy (TCP, PROXY v2) on
+// examples/haproxy/haproxy.cfg and nginx's stream module (UDP, and TCP with PROXY v1) on
 // examples/nginx/echo-stream.conf, each in front of three echo-server instances on loopback,
-// with only the addresses (and HAProxy's check interval) replaced. Skipped with a message
-// where haproxy or nginx is missing. Processes are ended by PID; every wait has a deadline.
+// with only the addresses (and HAProxy's check interval) replaced. The instances deny
+// 127.0.0.3: a client from there is refused through each front, one from 127.0.0.1 served.
+// Skipped with a message where haproxy or nginx is missing. Processes are ended by PID;
+// every wait has a deadline.
 #define BOOST_TEST_MODULE front
 #include <boost/test/unit_test.hpp>
 
@@ -36,46 +38,112 @@ namespace {
 const std::string server_path = ECHO_SERVER_PATH;
 const std::string examples_dir = std::string(PROJECT_SOURCE_DIR) + "/examples";
 
-/// Three echo-server instances on 127.0.0.1, each on its own free port, with metrics.
+/// Three echo-server instances on 127.0.0.1, each with TCP and UDP on one free port, an
+/// --accept-proxy endpoint trusting 127.0.0.1, metrics, and 127.0.0.3 denied.
 struct backends {
     std::vector<std::unique_ptr<child_process>> processes;
     std::vector<std::uint16_t> ports;
+    std::vector<std::uint16_t> proxy_ports;
     std::vector<std::uint16_t> metrics_ports;
 
     backends() {
         for (int i = 0; i < 3; ++i) {
             processes.push_back(std::make_unique<child_process>(
-                server_path, std::vector<std::string>{"--listen", "127.0.0.1:0", "--metrics",
-                                                      "127.0.0.1:0", "--threads", "1"}));
+                server_path, std::vector<std::string>{
+                                 "--listen", "127.0.0.1:0", "--accept-proxy", "127.0.0.1:0",
+                                 "--trusted-proxy", "127.0.0.1/32", "--deny", "127.0.0.3/32",
+                                 "--metrics", "127.0.0.1:0", "--threads", "1"}));
             auto& process = *processes.back();
             auto metrics = process.wait_for_stderr_line("listening metrics 127.0.0.1:", 10s);
             BOOST_REQUIRE_MESSAGE(metrics, "instance " << i << ": " << process.err());
             metrics_ports.push_back(port_of(*metrics));
             ports.push_back(
-                port_of(process.wait_for_stderr_line("listening tcp 127.0.0.1:", 1s).value()));
+                port_of(process.wait_for_stderr_line("listening udp 127.0.0.1:", 1s).value()));
+            proxy_ports.push_back(
+                port_of(process.wait_for_stderr_line(" accept-proxy", 1s).value()));
         }
     }
 
-    /// The example's backend addresses 127.0.0.1:9001..9003 replaced by the instances'.
+    /// The example's backend addresses replaced by the instances': 127.0.0.1:9001..9003 (TCP
+    /// and UDP) and 127.0.0.1:9011..9013 (--accept-proxy).
     std::string substituted(std::string config) const;
+
+    /// A counter summed over the instances still running.
+    double sum(const std::string& sample) const {
+        double total = 0;
+        for (std::size_t i = 0; i < metrics_ports.size(); ++i) {
+            if (!processes[i]->wait_exit(0ms)) {
+                total += sample_value(http_get(metrics_ports[i]).body, sample).value_or(0);
+            }
+        }
+        return total;
+    }
 };
 
-/// text with the single occurrence of from replaced by to (the test fails if there is not
-/// exactly one: the example changed shape).
+/// Whether text holds from at `at`, in a line that is not a comment ('#' first).
+bool in_setting(const std::string& text, std::size_t at) {
+    auto line = text.rfind('\n', at);
+    auto first = text.find_first_not_of(" \t", line == std::string::npos ? 0 : line + 1);
+    return text[first] != '#';
+}
+
+/// text with the single occurrence of from outside comments replaced by to (the test fails if
+/// there is not exactly one: the example changed shape).
 std::string replace_once(std::string text, const std::string& from, const std::string& to) {
-    auto at = text.find(from);
-    BOOST_REQUIRE_MESSAGE(at != std::string::npos, "the example no longer holds '" << from << "'");
-    BOOST_REQUIRE_MESSAGE(text.find(from, at + 1) == std::string::npos,
-                          "the example holds '" << from << "' more than once");
-    return text.replace(at, from.size(), to);
+    std::vector<std::size_t> found;
+    for (auto at = text.find(from); at != std::string::npos; at = text.find(from, at + 1)) {
+        if (in_setting(text, at)) {
+            found.push_back(at);
+        }
+    }
+    BOOST_REQUIRE_MESSAGE(!found.empty(), "the example no longer holds '" << from << "'");
+    BOOST_REQUIRE_MESSAGE(found.size() == 1, "the example holds '" << from << "' more than once");
+    return text.replace(found.front(), from.size(), to);
 }
 
 std::string backends::substituted(std::string config) const {
     for (std::size_t i = 0; i < ports.size(); ++i) {
-        config = replace_once(config, "127.0.0.1:900" + std::to_string(i + 1),
-                              "127.0.0.1:" + std::to_string(ports[i]));
+        auto n = std::to_string(i + 1);
+        if (config.find("server 127.0.0.1:900" + n) != std::string::npos) {
+            config =
+                replace_once(config, "127.0.0.1:900" + n, "127.0.0.1:" + std::to_string(ports[i]));
+        }
+        config = replace_once(config, "127.0.0.1:901" + n,
+                              "127.0.0.1:" + std::to_string(proxy_ports[i]));
     }
     return config;
+}
+
+/// Whether a TCP client from source gets its bytes back through port (true), or is closed
+/// without a byte (false: EOF or a reset before any echo).
+bool served_from(const std::string& source, std::uint16_t port) {
+    auto client = plain_socket::tcp_from(source, "127.0.0.1", port);
+    client.set_timeout(5s);
+    try {
+        client.send_all("who is there");
+        auto back = client.receive_some();
+        BOOST_REQUIRE_MESSAGE(back, "neither served nor closed within 5 s");
+        return *back == "who is there";
+    } catch (const std::runtime_error&) {
+        return false; // reset
+    }
+}
+
+/// Through a front on port: 127.0.0.1 is served and 127.0.0.3 refused by the instances,
+/// which saw each client's own address in its PROXY header.
+void check_clients_judged_by_their_own_address(const backends& instances, std::uint16_t port) {
+    double refused_before = instances.sum("echo_connections_refused_total{reason=\"denied\"}");
+    BOOST_TEST(served_from("127.0.0.1", port));
+    BOOST_TEST(!served_from("127.0.0.3", port), "127.0.0.3 is denied behind the front");
+    BOOST_TEST(served_from("127.0.0.1", port));
+    BOOST_TEST(eventually(
+        [&] {
+            return instances.sum("echo_connections_refused_total{reason=\"denied\"}") ==
+                   refused_before + 1;
+        },
+        5s));
+    BOOST_TEST(instances.sum("echo_proxy_headers_total{result=\"ok\"}") >= 3);
+    BOOST_TEST(instances.sum("echo_proxy_headers_total{result=\"malformed\"}") == 0);
 }
 
 /// A loopback port free right now, for programs that cannot report what they bound. Another
@@ -189,10 +257,11 @@ BOOST_AUTO_TEST_CASE(haproxy_serves_300_clients_and_its_echo_check_drops_a_kille
     BOOST_TEST(result.completed == clients, "seed 301");
     BOOST_TEST(result.failed == 0u);
     BOOST_TEST(result.mismatched == 0u);
+    check_clients_judged_by_their_own_address(instances, port);
     stop(*front, "haproxy");
 }
 
-BOOST_AUTO_TEST_CASE(nginx_stream_relays_udp_datagrams_byte_exact) {
+BOOST_AUTO_TEST_CASE(nginx_stream_relays_udp_byte_exact_and_tcp_with_the_proxy_protocol) {
     auto nginx = find_program("nginx");
     if (!nginx) {
         nginx = find_program("/usr/sbin/nginx");
@@ -218,11 +287,15 @@ BOOST_AUTO_TEST_CASE(nginx_stream_relays_udp_datagrams_byte_exact) {
     example = instances.substituted(example);
     auto config = dir.path() + "/echo-stream.conf";
     std::uint16_t port = 0;
+    std::uint16_t tcp_port = 0;
     auto front = start_front(
         *nginx,
         [&](std::uint16_t p) {
-            write_file(config, replace_once(example, "listen 127.0.0.1:7007 udp;",
-                                            "listen 127.0.0.1:" + std::to_string(p) + " udp;"));
+            tcp_port = free_port(SOCK_STREAM);
+            auto with_udp = replace_once(example, "listen 127.0.0.1:7007 udp;",
+                                         "listen 127.0.0.1:" + std::to_string(p) + " udp;");
+            write_file(config, replace_once(with_udp, "listen 127.0.0.1:7007;",
+                                            "listen 127.0.0.1:" + std::to_string(tcp_port) + ";"));
             // One process in the foreground, so that its PID is all there is to end.
             return std::vector<std::string>{
                 "-p", dir.path(), "-c", config,
@@ -256,5 +329,19 @@ BOOST_AUTO_TEST_CASE(nginx_stream_relays_udp_datagrams_byte_exact) {
         BOOST_TEST_MESSAGE("instance " << i << " answered " << answered << " datagrams");
         BOOST_TEST(answered > 0, "instance " << i << " got no datagram");
     }
+
+    // TCP: streams of every size byte-exact through nginx and its PROXY v1 lines, spread over
+    // the instances' --accept-proxy endpoints; the clients judged by their own address.
+    BOOST_REQUIRE(eventually([&] { return echoes_tcp(tcp_port); }, 10s));
+    for (std::size_t size :
+         {std::size_t{1}, std::size_t{256}, std::size_t{70000}, std::size_t{1} << 20}) {
+        auto client = plain_socket::tcp("127.0.0.1", tcp_port);
+        client.set_timeout(10s);
+        auto data = size == 256 ? all_byte_values() : random_bytes(size, size);
+        client.send_all(data);
+        client.shutdown_send();
+        BOOST_TEST((client.receive_until_eof() == data), "stream of " << size << " bytes");
+    }
+    check_clients_judged_by_their_own_address(instances, tcp_port);
     stop(*front, "nginx");
 }

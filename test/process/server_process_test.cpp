@@ -11,6 +11,7 @@
 
 #include "child_process.hpp"
 #include "net.hpp"
+#include "proxy_bytes.hpp"
 
 namespace bdata = boost::unit_test::data;
 using namespace asio_echo::test;
@@ -68,6 +69,33 @@ BOOST_AUTO_TEST_CASE(logs_every_bound_endpoint_with_its_real_port) {
     BOOST_TEST(udp.receive_some().value() == "udp-only");
 }
 
+BOOST_AUTO_TEST_CASE(an_accept_proxy_endpoint_is_logged_and_names_each_client_at_debug) {
+    child_process server(server_path, {"--tcp", "127.0.0.1:0", "--accept-proxy", "127.0.0.1:0",
+                                       "--threads", "1", "--log-level", "debug"});
+    auto line = server.wait_for_stderr_line(" accept-proxy", 10s);
+    BOOST_REQUIRE_MESSAGE(line, server.err());
+    BOOST_TEST(line->find("listening tcp 127.0.0.1:") != std::string::npos, *line);
+    auto port = port_of(*line);
+    BOOST_TEST(port != 0);
+
+    auto client = plain_socket::tcp("127.0.0.1", port);
+    client.send_all(
+        proxy_bytes::as_string(proxy_bytes::v2_tcp("203.0.113.7", 5555, "192.0.2.1", 7)) +
+        "via haproxy");
+    BOOST_TEST(client.receive_exactly(11) == "via haproxy");
+    auto expected =
+        "connection from 203.0.113.7:5555 via 127.0.0.1:" + std::to_string(client.local_port()) +
+        " (proxy v2)";
+    BOOST_TEST(server.wait_for_stderr_line(expected, 10s).has_value(), server.err());
+
+    // A bad header: closed unanswered, and one warning naming the proxy and the problem.
+    auto bad = plain_socket::tcp("127.0.0.1", port);
+    bad.send_all("HELO there\r\n");
+    BOOST_TEST(bad.receive_until_eof().empty());
+    auto warning = server.wait_for_stderr_line("bad PROXY header from 127.0.0.1:", 10s);
+    BOOST_TEST(warning.has_value(), server.err());
+}
+
 BOOST_AUTO_TEST_CASE(upper_mode_binary_answers_HELLO_over_tcp_and_udp) {
     child_process server(server_path, {"--listen", "127.0.0.1:0", "--mode", "upper"});
     auto line = server.wait_for_stderr_line("listening udp 127.0.0.1:", 10s);
@@ -113,9 +141,11 @@ std::ostream& operator<<(std::ostream& out, const bad_invocation& b) {
 const bad_invocation bad_invocations[] = {
     {{"--frobnicate"}, "echo-server: unrecognised option '--frobnicate'\n"},
     {{"--%canonical_option%"}, "echo-server: unrecognised option '--%canonical_option%'\n"},
-    {{"--listen", "localhost"}, "echo-server: invalid endpoint 'localhost': missing ':PORT'\n"},
+    {{"--listen", "localhost"},
+     "echo-server: invalid endpoint 'localhost' for --listen: missing ':PORT'\n"},
     {{"--listen", "127.0.0.1:65536"},
-     "echo-server: invalid endpoint '127.0.0.1:65536': port 65536 is out of range 0-65535\n"},
+     "echo-server: invalid endpoint '127.0.0.1:65536' for --listen: port 65536 is out of range "
+     "0-65535\n"},
     {{"--threads", "0"}, "echo-server: invalid value '0' for --threads: must be 1 to 1024\n"},
     {{"--mode", "shout"}, "echo-server: unknown mode 'shout' (expected echo or upper)\n"},
     {{"--config", "/nonexistent/echo-server.conf"},
@@ -133,10 +163,25 @@ const bad_invocation bad_invocations[] = {
     {{"--mode", "upper\nfake: x"},
      "echo-server: unknown mode 'upper\\x0afake: x' (expected echo or upper)\n"},
     {{"--listen", "[::ffff:127.0.0.1]:0"},
-     "echo-server: invalid endpoint '[::ffff:127.0.0.1]:0': '::ffff:127.0.0.1' is an IPv4-mapped "
+     "echo-server: invalid endpoint '[::ffff:127.0.0.1]:0' for --listen: '::ffff:127.0.0.1' is an "
+     "IPv4-mapped "
      "address: write it as 127.0.0.1:0\n"},
+    {{"--accept-proxy", "127.0.0.1:65536"},
+     "echo-server: invalid endpoint '127.0.0.1:65536' for --accept-proxy: port 65536 is out of "
+     "range 0-65535\n"},
+    {{"--trusted-proxy", "10.0.0.0/40"},
+     "echo-server: invalid value '10.0.0.0/40' for --trusted-proxy: prefix length 40 is out of "
+     "range 0-32\n"},
+    {{"--proxy-header-timeout", "soon"},
+     "echo-server: invalid value 'soon' for --proxy-header-timeout: not a number\n"},
+    {{"--max-connections-per-source", "-1"},
+     "echo-server: invalid value '-1' for --max-connections-per-source: not a number\n"},
+    {{"--deny", "300.1.1.1/8"},
+     "echo-server: invalid value '300.1.1.1/8' for --deny: not an IPv4 or IPv6 address before "
+     "'/'\n"},
     {{"--listen", "[fe80::1%nosuchif]:0"},
-     "echo-server: invalid endpoint '[fe80::1%nosuchif]:0': unknown interface 'nosuchif'\n"},
+     "echo-server: invalid endpoint '[fe80::1%nosuchif]:0' for --listen: unknown interface "
+     "'nosuchif'\n"},
 };
 
 } // namespace

@@ -84,6 +84,35 @@ BOOST_AUTO_TEST_CASE(endpoint_options_repeat_and_keep_their_protocols) {
     BOOST_TEST(format_endpoint(c.udp.at(1)) == "127.0.0.4:3");
 }
 
+BOOST_AUTO_TEST_CASE(accept_proxy_endpoints_trusted_proxies_and_header_timeout_are_read) {
+    auto c = config_of({"--accept-proxy", "127.0.0.1:0", "--accept-proxy", "[::1]:8007",
+                        "--trusted-proxy", "10.0.0.0/8", "--trusted-proxy", "::1",
+                        "--proxy-header-timeout", "1.5"});
+    // Only PROXY endpoints named: no default --listen beside them.
+    BOOST_TEST(c.listen.empty());
+    BOOST_TEST(c.accept_proxy.size() == 2u);
+    BOOST_TEST(format_endpoint(c.accept_proxy.at(1)) == "[::1]:8007");
+    BOOST_TEST(c.trusted_proxies.size() == 2u);
+    BOOST_TEST(format_network(c.trusted_proxies.at(0)) == "10.0.0.0/8");
+    BOOST_TEST(format_network(c.trusted_proxies.at(1)) == "::1/128");
+    BOOST_TEST(c.proxy_header_timeout.count() == 1500);
+    auto d = config_of({});
+    BOOST_TEST(d.accept_proxy.empty());
+    BOOST_TEST(d.trusted_proxies.empty());
+    BOOST_TEST(d.proxy_header_timeout.count() == 5000);
+
+    // In a config file too; an endpoint on the command line replaces the file's, these too.
+    config_file file("accept-proxy = 127.0.0.1:8007\ntrusted-proxy = 127.0.0.1/32\n");
+    auto from_file = config_of({"--config", file.path});
+    BOOST_TEST(from_file.accept_proxy.size() == 1u);
+    BOOST_TEST(from_file.listen.empty());
+    BOOST_TEST(from_file.trusted_proxies.size() == 1u);
+    auto overridden = config_of({"--config", file.path, "--tcp", "127.0.0.1:0"});
+    BOOST_TEST(overridden.accept_proxy.empty());
+    BOOST_TEST(overridden.tcp.size() == 1u);
+    BOOST_TEST(overridden.trusted_proxies.size() == 1u); // not an endpoint: the file's stays
+}
+
 BOOST_AUTO_TEST_CASE(mode_threads_level_and_buffer_are_read) {
     auto c = config_of({"--mode", "upper", "--threads", "3", "--log-level", "debug",
                         "--buffer-size", "4096", "--io-model", "shared"});
@@ -98,8 +127,9 @@ BOOST_AUTO_TEST_CASE(help_and_version_produce_text_and_no_config) {
     auto help = parse({"--help"});
     BOOST_TEST(!help.config);
     BOOST_TEST(help.output.find("Usage: echo-server [OPTIONS]") == 0u);
-    for (const char* option : {"--listen", "--tcp", "--udp", "--mode", "--threads", "--config",
-                               "--log-level", "--version"}) {
+    for (const char* option :
+         {"--listen", "--tcp", "--udp", "--mode", "--threads", "--config", "--log-level",
+          "--version", "--accept-proxy", "--trusted-proxy", "--proxy-header-timeout"}) {
         BOOST_TEST(help.output.find(option) != std::string::npos, option);
     }
     auto v = parse({"--version"});
@@ -142,8 +172,9 @@ BOOST_AUTO_TEST_CASE(bad_config_file_content_names_the_file) {
     BOOST_TEST(usage_message({"--config", unknown.path}) ==
                "config file '" + unknown.path + "': unrecognised option 'colour'");
     config_file bad_endpoint("listen = 127.0.0.1:99999\n");
-    BOOST_TEST(usage_message({"--config", bad_endpoint.path}) ==
-               "invalid endpoint '127.0.0.1:99999': port 99999 is out of range 0-65535");
+    BOOST_TEST(
+        usage_message({"--config", bad_endpoint.path}) ==
+        "invalid endpoint '127.0.0.1:99999' for --listen: port 99999 is out of range 0-65535");
     config_file placeholder("%option% = 1\n");
     BOOST_TEST(usage_message({"--config", placeholder.path}) ==
                "config file '" + placeholder.path + "': unrecognised option '%option%'");
@@ -169,7 +200,7 @@ std::ostream& operator<<(std::ostream& out, const bad_args& b) {
 
 const bad_args bad_arg_cases[] = {
     {{"--bogus"}, "unrecognised option '--bogus'"},
-    {{"--listen", "nope"}, "invalid endpoint 'nope': missing ':PORT'"},
+    {{"--listen", "nope"}, "invalid endpoint 'nope' for --listen: missing ':PORT'"},
     {{"--allow", "300.1.1.1/8"},
      "invalid value '300.1.1.1/8' for --allow: not an IPv4 or IPv6 address before '/'"},
     {{"--deny", "10.0.0.0/40"},
@@ -177,9 +208,24 @@ const bad_args bad_arg_cases[] = {
     {{"--deny", "nonsense"}, "invalid value 'nonsense' for --deny: not an IPv4 or IPv6 address"},
     {{"--allow", "10.0.0.1/8"}, "invalid value '10.0.0.1/8' for --allow: host bits set beyond /8"},
     {{"--tcp", "127.0.0.1:65536"},
-     "invalid endpoint '127.0.0.1:65536': port 65536 is out of range 0-65535"},
+     "invalid endpoint '127.0.0.1:65536' for --tcp: port 65536 is out of range 0-65535"},
     {{"--udp", "::1:9"},
-     "invalid endpoint '::1:9': write IPv6 addresses in brackets, as [::1]:PORT"},
+     "invalid endpoint '::1:9' for --udp: write IPv6 addresses in brackets, as [::1]:PORT"},
+    {{"--accept-proxy", "127.0.0.1:65536"},
+     "invalid endpoint '127.0.0.1:65536' for --accept-proxy: port 65536 is out of range 0-65535"},
+    {{"--accept-proxy", "::1:9"},
+     "invalid endpoint '::1:9' for --accept-proxy: write IPv6 addresses in brackets, as "
+     "[::1]:PORT"},
+    {{"--trusted-proxy", "nonsense"},
+     "invalid value 'nonsense' for --trusted-proxy: not an IPv4 or IPv6 address"},
+    {{"--trusted-proxy", "2001:db8::/129"},
+     "invalid value '2001:db8::/129' for --trusted-proxy: prefix length 129 is out of range "
+     "0-128"},
+    {{"--proxy-header-timeout", "0"},
+     "invalid value '0' for --proxy-header-timeout: must be above 0 seconds (a header that never "
+     "comes would hold a slot)"},
+    {{"--proxy-header-timeout", "4000"},
+     "invalid value '4000' for --proxy-header-timeout: must be 0 to 3600 seconds"},
     {{"--threads", "0"}, "invalid value '0' for --threads: must be 1 to 1024"},
     {{"--threads", "two"}, "invalid value 'two' for --threads: not a number"},
     {{"--threads", "-1"}, "invalid value '-1' for --threads: not a number"},
@@ -231,10 +277,16 @@ BOOST_AUTO_TEST_CASE(durations_below_1_ms_are_refused_and_0_means_never) {
 
 namespace {
 
-const char* const number_options[] = {
-    "threads",       "buffer-size",    "max-connections",
-    "udp-rate",      "udp-burst",      "idle-timeout",
-    "drain-timeout", "stats-interval", "max-connections-per-source"};
+const char* const number_options[] = {"threads",
+                                      "buffer-size",
+                                      "max-connections",
+                                      "udp-rate",
+                                      "udp-burst",
+                                      "idle-timeout",
+                                      "drain-timeout",
+                                      "stats-interval",
+                                      "max-connections-per-source",
+                                      "proxy-header-timeout"};
 // One syntax everywhere: plain decimal digits (seconds may add ".digits").
 const char* const not_numbers[] = {"0x10", "1e3", "inf", "nan", " 5",  "+5",   "-5",
                                    "5 ",   "",    "1.",  ".5",  "1,5", "0x1p4"};

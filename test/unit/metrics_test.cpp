@@ -26,6 +26,10 @@ stats_snapshot known_counters() {
     s.connections_timed_out = 4;
     s.refused_denied = 12;
     s.refused_per_source = 13;
+    s.proxy_ok = 15;
+    s.proxy_malformed = 16;
+    s.proxy_timeout = 17;
+    s.proxy_untrusted = 18;
     s.tcp_bytes_in = 5000;
     s.tcp_bytes_out = 4999;
     s.datagrams_in = 60;
@@ -64,6 +68,11 @@ BOOST_AUTO_TEST_CASE(rendering_of_known_counters_is_valid_and_exact) {
              "echo_connections_timed_out_total 4",
              "echo_connections_refused_total{reason=\"denied\"} 12",
              "echo_connections_refused_total{reason=\"per_source\"} 13",
+             "# TYPE echo_proxy_headers_total counter",
+             "echo_proxy_headers_total{result=\"ok\"} 15",
+             "echo_proxy_headers_total{result=\"malformed\"} 16",
+             "echo_proxy_headers_total{result=\"timeout\"} 17",
+             "echo_proxy_headers_total{result=\"untrusted\"} 18",
              "echo_bytes_received_total{protocol=\"tcp\"} 5000",
              "echo_bytes_received_total{protocol=\"udp\"} 7000",
              "echo_bytes_sent_total{protocol=\"tcp\"} 4999",
@@ -110,7 +119,7 @@ BOOST_AUTO_TEST_CASE(every_family_has_help_and_type_and_counters_end_in_total) {
         }
         BOOST_TEST((name.starts_with("echo_") || name.starts_with("process_")), name);
     }
-    BOOST_TEST(families == 14u);
+    BOOST_TEST(families == 15u);
 }
 
 BOOST_AUTO_TEST_CASE(zero_counters_render_zeros_not_gaps) {

@@ -11,15 +11,17 @@
 #include <vector>
 
 #include "asio_echo/proxy_header.hpp"
+#include "proxy_bytes.hpp"
 
 namespace bdata = boost::unit_test::data;
 using namespace asio_echo;
+using namespace asio_echo::test;
 using boost::asio::ip::make_address;
 using boost::asio::ip::tcp;
 
 namespace {
 
-using bytes = std::vector<unsigned char>;
+using bytes = proxy_bytes::bytes;
 
 bytes of(std::string_view text) {
     return bytes(text.begin(), text.end());
@@ -29,16 +31,7 @@ proxy::parsed parse(const bytes& b) {
     return proxy::parse(b);
 }
 
-/// A v2 header: signature, version 2 with command, family/protocol byte, the body.
-bytes v2(unsigned char command, unsigned char family_protocol, const bytes& body) {
-    bytes b = {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D, 0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A};
-    b.push_back(static_cast<unsigned char>(0x20 | command));
-    b.push_back(family_protocol);
-    b.push_back(static_cast<unsigned char>(body.size() >> 8));
-    b.push_back(static_cast<unsigned char>(body.size() & 0xff));
-    b.insert(b.end(), body.begin(), body.end());
-    return b;
-}
+using proxy_bytes::v2;
 
 /// 203.0.113.7:5555 -> 192.0.2.1:7 as the v2 address block, then extra (TLVs).
 bytes tcp4_body(const bytes& extra = {}) {

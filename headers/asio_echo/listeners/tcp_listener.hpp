@@ -10,14 +10,14 @@
 
 namespace asio_echo {
 
-/// Accepts connections until the acceptor is closed, spawning run_tcp_session for each on
-/// the executor pick() returns. Transient failures (out of descriptors or memory, aborted
-/// handshakes) are logged and retried after a short pause instead of ending the loop or
-/// spinning. Run it on the acceptor's executor. Defined for context_executor and
-/// strand_executor.
+/// Accepts connections until the acceptor is closed, spawning run_tcp_session of kind for
+/// each on the executor pick() returns; plain clients are judged (admit_client) before. Transient
+/// failures (out of descriptors or memory, aborted handshakes) are logged and retried after a short
+/// pause instead of ending the loop or spinning. Run it on the acceptor's executor. Defined for
+/// context_executor and strand_executor.
 template <class Executor>
 boost::asio::awaitable<void> run_accept_loop(boost::asio::ip::tcp::acceptor& acceptor,
-                                             executor_picker<Executor> pick,
-                                             const session_env& env);
+                                             executor_picker<Executor> pick, const session_env& env,
+                                             tcp_kind kind);
 
 } // namespace asio_echo
