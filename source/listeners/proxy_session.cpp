@@ -89,10 +89,11 @@ read_header(tcp_socket_on<Executor>& socket, const session_env& env, session_han
             problem = "truncated: the connection ended after " + std::to_string(have) +
                       " bytes, before the header was whole";
         } else if (ec) {
-            co_return std::nullopt; // closed by the server (stop, idle sweep): not the header's
-                                    // fault
-        } else {
+            co_return std::nullopt; // the server closed it (stop, idle sweep): no bad header
+        } else if (have < received.size()) {
             continue; // a valid beginning: read more
+        } else {
+            problem = "longer than 4096 bytes"; // the parser says so first; never read nothing
         }
         bump(env.counters.proxy_malformed);
         malformed_lines.log(log_level::warn, [&] {

@@ -2,15 +2,24 @@
 // UDP answers come from the address each datagram was sent to: a server bound to 0.0.0.0
 // answers datagrams sent to 127.0.0.2 and 127.0.0.3 from those addresses (connected client
 // sockets, like most real clients, NATs and stateful firewalls, drop anything else), also
-// when one batch holds datagrams to several addresses.
+// when one batch holds datagrams to several addresses; and over IPv6, a [::] socket in a
+// private network namespace with two global addresses on its loopback (root only).
 #define BOOST_TEST_MODULE udp_source_address
 #include <boost/test/unit_test.hpp>
 
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <chrono>
 #include <map>
@@ -110,4 +119,117 @@ BOOST_AUTO_TEST_CASE(every_answer_of_a_batch_carries_its_own_source) {
     BOOST_TEST(answered == expected_source.size());
     // Several datagrams per receive call happened (else the batch path was not tested).
     BOOST_TEST_MESSAGE(answered << " answers, each from its own destination");
+}
+
+namespace {
+
+/// The kernel's in6_ifreq (linux/ipv6.h), for SIOCSIFADDR on an AF_INET6 socket.
+struct in6_ifreq_v {
+    in6_addr address;
+    std::uint32_t prefix_length;
+    int ifindex;
+};
+
+/// In a network namespace of its own: loopback up, with 2001:db8::1 and 2001:db8::2 added.
+/// Empty when done, else what failed.
+std::string make_namespace_with_two_v6_addresses() {
+    if (::unshare(CLONE_NEWNET) != 0) {
+        return std::string("unshare(CLONE_NEWNET): ") + std::strerror(errno);
+    }
+    int fd = ::socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    ifreq up{};
+    std::strncpy(up.ifr_name, "lo", IFNAMSIZ - 1);
+    if (fd < 0 || ::ioctl(fd, SIOCGIFFLAGS, &up) != 0) {
+        return std::string("SIOCGIFFLAGS lo: ") + std::strerror(errno);
+    }
+    up.ifr_flags |= IFF_UP;
+    if (::ioctl(fd, SIOCSIFFLAGS, &up) != 0) {
+        return std::string("SIOCSIFFLAGS lo up: ") + std::strerror(errno);
+    }
+    for (const char* text : {"2001:db8::1", "2001:db8::2"}) {
+        in6_ifreq_v request{};
+        ::inet_pton(AF_INET6, text, &request.address);
+        request.prefix_length = 128;
+        request.ifindex = static_cast<int>(::if_nametoindex("lo"));
+        if (::ioctl(fd, SIOCSIFADDR, &request) != 0) {
+            return std::string("adding ") + text + ": " + std::strerror(errno);
+        }
+    }
+    ::close(fd);
+    return {};
+}
+
+/// Runs in the child: a server on [::]:0 answering a connected client of each address.
+/// Empty when every answer came from the address it was sent to, else what went wrong.
+std::string check_v6_answers_in_a_private_namespace() {
+    if (auto failed = make_namespace_with_two_v6_addresses(); !failed.empty()) {
+        return failed;
+    }
+    auto config = loopback_config();
+    config.listen.clear();
+    config.udp = {{"::", 0}};
+    running_server server(config);
+    std::string problems;
+    // Each client sends from another of the addresses than the one it sends to: left to
+    // itself, the kernel would answer from the client's own address (the best match for it).
+    const std::pair<const char*, const char*> routes[] = {
+        {"2001:db8::1", "2001:db8::2"}, {"2001:db8::2", "2001:db8::1"}, {"2001:db8::2", "::1"}};
+    for (auto [from, to] : routes) {
+        auto client = plain_socket::udp_from(from, 0, to, server.udp_port());
+        client.set_timeout(2s);
+        std::string message = std::string("from ") + from + " to " + to;
+        client.send_all(message);
+        if (client.receive_some().value_or("") != message) {
+            problems += (problems.empty() ? "" : "; ") + message + ": no answer from " + to;
+        }
+    }
+    return problems;
+}
+
+struct can_make_network_namespaces {
+    boost::test_tools::assertion_result operator()(boost::unit_test::test_unit_id) const {
+        boost::test_tools::assertion_result result(::geteuid() == 0);
+        result.message() << "needs root, to make a network namespace (unshare --net)";
+        return result;
+    }
+};
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(a_v6_wildcard_socket_answers_from_each_of_two_addresses_in_a_namespace,
+                     *boost::unit_test::precondition(can_make_network_namespaces{})) {
+    // A child process makes the namespace (this process's network stays as it is) and runs
+    // the server and clients in it; it reports through a pipe and its exit status.
+    int report[2];
+    BOOST_REQUIRE(::pipe2(report, O_CLOEXEC) == 0);
+    pid_t child = ::fork();
+    BOOST_REQUIRE(child >= 0);
+    if (child == 0) {
+        ::close(report[0]);
+        std::string problems;
+        try {
+            problems = check_v6_answers_in_a_private_namespace();
+        } catch (const std::exception& e) {
+            problems = e.what();
+        }
+        if (!problems.empty()) {
+            [[maybe_unused]] auto n = ::write(report[1], problems.data(), problems.size());
+        }
+        ::_exit(problems.empty() ? 0 : 1);
+    }
+    ::close(report[1]);
+    std::string problems;
+    char buffer[512];
+    for (ssize_t n; (n = ::read(report[0], buffer, sizeof buffer)) > 0;) {
+        problems.append(buffer, static_cast<std::size_t>(n));
+    }
+    ::close(report[0]);
+    int status = 0;
+    BOOST_REQUIRE(::waitpid(child, &status, 0) == child);
+    if (problems.rfind("unshare(CLONE_NEWNET): ", 0) == 0) {
+        BOOST_TEST_MESSAGE("skipped: " << problems << " (a container that forbids namespaces)");
+        return;
+    }
+    BOOST_TEST(problems == "");
+    BOOST_TEST((WIFEXITED(status) && WEXITSTATUS(status) == 0));
 }

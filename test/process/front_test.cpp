@@ -13,6 +13,8 @@
 #include <csignal>
 #include <filesystem>
 #include <memory>
+#include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -210,6 +212,55 @@ void stop(child_process& process, const std::string& what) {
 }
 
 } // namespace
+
+namespace {
+
+/// The lines of text, without the spaces around them, empty ones and comments left out.
+std::set<std::string> trimmed_lines(const std::string& text) {
+    std::set<std::string> lines;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) {
+        auto first = line.find_first_not_of(" \t");
+        if (first == std::string::npos || line[first] == '#') {
+            continue;
+        }
+        lines.insert(line.substr(first, line.find_last_not_of(" \t") - first + 1));
+    }
+    return lines;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(the_readmes_front_end_snippets_are_lines_of_the_tested_examples) {
+    // What the README shows is what this file tests: every line of its HAProxy and nginx
+    // blocks is a line of the shipped example (in order or not; comments left out there).
+    auto readme = read_file(std::string(PROJECT_SOURCE_DIR) + "/README.md");
+    auto haproxy = trimmed_lines(read_file(examples_dir + "/haproxy/haproxy.cfg"));
+    auto nginx = trimmed_lines(read_file(examples_dir + "/nginx/echo-stream.conf"));
+    std::size_t blocks = 0;
+    for (auto at = readme.find("\n```\n"); at != std::string::npos;) {
+        auto end = readme.find("\n```\n", at + 5);
+        if (end == std::string::npos) {
+            break;
+        }
+        auto block = readme.substr(at + 5, end - at - 5);
+        at = readme.find("\n```\n", end + 5);
+        bool is_haproxy = block.rfind("backend ", 0) == 0;
+        bool is_nginx = block.find("proxy_pass ") != std::string::npos;
+        if (!is_haproxy && !is_nginx) {
+            continue;
+        }
+        ++blocks;
+        const auto& example = is_haproxy ? haproxy : nginx;
+        for (const auto& line : trimmed_lines(block)) {
+            if (line == "}") {
+                continue; // a block the snippet closes early
+            }
+            BOOST_TEST(example.count(line) == 1u, "README line not in the example: " << line);
+        }
+    }
+    BOOST_TEST(blocks == 3u, "README blocks of HAProxy or nginx configuration");
+}
 
 BOOST_AUTO_TEST_CASE(haproxy_serves_300_clients_and_its_echo_check_drops_a_killed_instance) {
     auto haproxy = find_program("haproxy");

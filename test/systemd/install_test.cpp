@@ -100,8 +100,10 @@ BOOST_AUTO_TEST_CASE(install_puts_binaries_units_config_and_man_pages_in_place) 
                                                                  << service);
         BOOST_TEST(service.find("/usr/bin/echo-server") == std::string::npos, name);
     }
-    BOOST_TEST(read_file(units + "/echo-server-metrics.socket") ==
-               read_file(source_dir + "/systemd/echo-server-metrics.socket"));
+    for (const char* socket : {"echo-server-metrics.socket", "echo-server-proxy.socket"}) {
+        BOOST_TEST(read_file(units + "/" + socket) == read_file(source_dir + "/systemd/" + socket),
+                   socket);
+    }
     auto instances = read_file(units + "/echo-server@.service");
     auto instance_exec = "\nExecStart=" + under(staged.prefix, CMAKE_INSTALL_BINDIR) +
                          "/echo-server --config " + ASIO_ECHO_CONFIG_DIR +

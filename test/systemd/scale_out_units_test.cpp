@@ -2,7 +2,8 @@
 // Observability and scale-out in the systemd deployment: echo-server@.service is the service
 // with its own config per instance and --reuse-port (its command line really runs two
 // instances on one port), echo-server-metrics.socket passes a socket named "metrics" that the
-// socket-activated server serves GET /metrics on, and systemd-analyze verifies both units.
+// socket-activated server serves GET /metrics on, echo-server-proxy.socket one named "proxy"
+// that it serves as an --accept-proxy endpoint, and systemd-analyze verifies the units.
 #define BOOST_TEST_MODULE scale_out_units
 #include <boost/test/unit_test.hpp>
 
@@ -30,6 +31,7 @@ const std::string source_dir = PROJECT_SOURCE_DIR;
 const std::string standalone_path = source_dir + "/systemd/echo-server-standalone.service";
 const std::string template_path = source_dir + "/systemd/echo-server@.service";
 const std::string metrics_socket_path = source_dir + "/systemd/echo-server-metrics.socket";
+const std::string proxy_socket_path = source_dir + "/systemd/echo-server-proxy.socket";
 
 /// The directive and section lines of a unit, in order: no comments, no blank lines.
 std::vector<std::string> directives(const std::string& text) {
@@ -93,16 +95,28 @@ BOOST_AUTO_TEST_CASE(metrics_socket_passes_a_socket_named_metrics_to_the_echo_se
     BOOST_TEST(directive(text, "WantedBy") == "sockets.target");
 }
 
+BOOST_AUTO_TEST_CASE(proxy_socket_passes_a_loopback_socket_named_proxy_to_the_echo_service) {
+    auto text = read_file(proxy_socket_path);
+    // Loopback: only this host's processes may claim client addresses (no trusted-proxy set).
+    BOOST_TEST(directive(text, "ListenStream") == "127.0.0.1:8007");
+    BOOST_TEST(directive(text, "FileDescriptorName") == "proxy");
+    BOOST_TEST(directive(text, "Service") == "echo-server.service");
+    BOOST_TEST(directive(text, "Accept") == "<unset>");
+    BOOST_TEST(directive(text, "WantedBy") == "sockets.target");
+}
+
 BOOST_AUTO_TEST_CASE(systemd_analyze_verifies_the_template_and_the_metrics_socket,
                      *boost::unit_test::precondition(program_installed{"systemd-analyze"})) {
     temp_dir dir;
     for (const auto* name : {"echo-server@.service", "echo-server.service", "echo-server.socket",
-                             "echo-server-metrics.socket", "echo-server-standalone.service"}) {
+                             "echo-server-metrics.socket", "echo-server-proxy.socket",
+                             "echo-server-standalone.service"}) {
         stage_unit(source_dir, name, server_path, dir);
     }
     child_process verify("/bin/sh", {"-c",
                                      "cd \"$0\" && exec systemd-analyze verify --man=no "
-                                     "./echo-server@.service ./echo-server-metrics.socket",
+                                     "./echo-server@.service ./echo-server-metrics.socket "
+                                     "./echo-server-proxy.socket",
                                      dir.path()});
     auto code = verify.wait_exit(60s);
     BOOST_REQUIRE_MESSAGE(code, "systemd-analyze verify did not finish within 60 s");
@@ -176,6 +190,28 @@ BOOST_AUTO_TEST_CASE(a_passed_socket_named_metrics_serves_metrics_beside_the_ech
     auto not_echo = plain_socket::tcp("127.0.0.1", metrics.port);
     BOOST_TEST(http_exchange(not_echo, get_request("/")).status == 404u);
 
+    server.send_signal(SIGTERM);
+    BOOST_TEST(server.wait_exit(10s).value_or(-1) == 0, server.err());
+}
+
+BOOST_AUTO_TEST_CASE(a_passed_socket_named_proxy_takes_a_proxy_header_and_the_echo_one_does_not) {
+    bound_socket echo(true, "127.0.0.1");
+    bound_socket proxy(true, "127.0.0.1");
+    // As systemd passes echo-server.socket's and echo-server-proxy.socket's descriptors.
+    activated_child server(server_path, {"--threads", "1"}, {echo.fd, proxy.fd},
+                           {"LISTEN_FDS=2", "LISTEN_FDNAMES=echo:proxy"});
+    auto line = server.wait_for_stderr_line(" accept-proxy", 10s);
+    BOOST_REQUIRE_MESSAGE(line, server.err());
+    BOOST_TEST(*line ==
+               "notice: listening tcp 127.0.0.1:" + std::to_string(proxy.port) + " accept-proxy");
+    const std::string header = "PROXY TCP4 203.0.113.7 192.0.2.1 5555 7\r\n";
+    auto behind = plain_socket::tcp("127.0.0.1", proxy.port);
+    behind.send_all(header + "behind a balancer");
+    BOOST_TEST(behind.receive_exactly(17) == "behind a balancer");
+    // The echo socket is plain: there the same line is data, echoed.
+    auto plain = plain_socket::tcp("127.0.0.1", echo.port);
+    plain.send_all(header);
+    BOOST_TEST(plain.receive_exactly(header.size()) == header);
     server.send_signal(SIGTERM);
     BOOST_TEST(server.wait_exit(10s).value_or(-1) == 0, server.err());
 }

@@ -3,9 +3,9 @@
 // packages dpkg-buildpackage built installed in it with dpkg, and, from the host, what a user
 // checks: echo over TCP and UDP on port 7, the package's own autopkgtest, the exposure
 // systemd-analyze gives both services, the live status, the journal, reload, restart, an
-// upgrade, the watchdog restarting a frozen service, the standalone service taking over from
-// the socket and back, and dpkg -r taking it all away. The container shares
-// the host's network, so its port 7 is this host's.
+// upgrade, the proxy socket, the watchdog restarting a frozen service, the standalone service
+// taking over from the socket and back, and dpkg -r taking it all away. The container shares the
+// host's network, so its port 7 is this host's.
 //
 // The root file system is made once with debootstrap (systemd, dbus and the Boost runtime
 // the packages depend on) from the Debian mirror in this host's apt sources (or
@@ -847,6 +847,31 @@ BOOST_AUTO_TEST_CASE(installed_deb_serves_port_7_under_a_booted_systemd) {
     check_echo("after the upgrade");
     step("checked an upgrade: service PID " + first_pid + " -> " + upgraded_pid +
          ", the socket kept (active since the install), echo");
+
+    // Behind a load balancer on this host: the proxy socket joins the service's sockets at
+    // its next start (systemd starts no socket of a running service: stop it first, as the
+    // unit says); a PROXY header on it is taken, never echoed; port 7 stays plain.
+    if (auto busy = port_in_use(8007)) {
+        BOOST_TEST_MESSAGE("not checking echo-server-proxy.socket: port 8007 is taken on this "
+                           "host ("
+                           << *busy << ")");
+    } else {
+        BOOST_REQUIRE(box.run({"systemctl", "stop", "echo-server.service"}, 60s).code == 0);
+        auto proxy_start = box.run({"systemctl", "start", "echo-server-proxy.socket"});
+        BOOST_REQUIRE_MESSAGE(proxy_start.code == 0, "start the proxy socket: " << proxy_start.err);
+        auto behind = plain_socket::tcp("127.0.0.1", 8007);
+        behind.set_timeout(10s);
+        behind.send_all("PROXY TCP4 203.0.113.7 192.0.2.1 5555 7\r\nbehind a balancer");
+        BOOST_TEST(behind.receive_exactly(17) == "behind a balancer");
+        BOOST_TEST(
+            eventually(
+                10s, [&] { return journal_has(box, "listening tcp 127.0.0.1:8007 accept-proxy"); }),
+            "no accept-proxy listening line in the journal");
+        check_echo("beside the proxy socket");
+        BOOST_TEST(box.run({"systemctl", "stop", "echo-server-proxy.socket"}).code == 0);
+        step("checked echo-server-proxy.socket: passed as 'proxy' when its first client started "
+             "the service, a v1 header taken and the payload echoed, port 7 plain");
+    }
 
     // Restart: a new process serves the same sockets.
     auto restart = box.run({"systemctl", "restart", "echo-server"});
