@@ -39,7 +39,10 @@ asio::awaitable<void> line_loop(const options& opts, bool prompt) {
     stdio_channel out(executor, STDOUT_FILENO);
     stdio_channel err(executor, STDERR_FILENO);
     if (prompt) {
-        co_await write_text(err, "connected to " + peer.name() + (opts.udp ? " (udp)" : " (tcp)") +
+        co_await write_text(err, "connected to " + peer.name() +
+                                     (opts.udp           ? " (udp)"
+                                      : opts.tls.enabled ? " (tls)"
+                                                         : " (tcp)") +
                                      "; Ctrl-D ends\n> ");
     }
     std::string pending; // read from stdin, not yet sent

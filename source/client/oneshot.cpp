@@ -16,6 +16,7 @@
 #include "asio_echo/client/output.hpp"
 #include "asio_echo/client/report.hpp"
 #include "asio_echo/coro.hpp"
+#include "asio_echo/errors.hpp"
 
 namespace asio_echo::client {
 
@@ -48,8 +49,11 @@ asio::awaitable<message_peer> message_peer::open(const options& opts) {
         auto remote = peer.udp_->remote_endpoint();
         peer.name_ = format_endpoint(remote.address(), remote.port());
     } else {
-        peer.tcp_.emplace(co_await connect_tcp(opts.connect, peer.timeout_));
-        auto remote = peer.tcp_->remote_endpoint();
+        if (opts.tls.enabled) {
+            peer.tls_ = std::make_unique<tls_client>(opts.tls, opts.connect);
+        }
+        peer.tcp_.emplace(co_await open_transport(opts, peer.tls_.get()));
+        auto remote = peer.tcp_->socket().remote_endpoint();
         peer.name_ = format_endpoint(remote.address(), remote.port());
     }
     co_return peer;
@@ -84,7 +88,11 @@ asio::awaitable<std::string> message_peer::exchange_tcp(std::string_view message
         }
         auto [ec, n] = std::get<0>(outcome);
         received += n;
-        if (ec == asio::error::eof) {
+        received_any_ = received_any_ || n > 0;
+        if (auto rejected = tls_rejection(*tcp_, ec, received_any_, name_)) {
+            throw unavailable_error(*rejected);
+        }
+        if (is_end_of_stream(ec)) {
             throw check_failed("server " + name_ + " closed the connection after " +
                                std::to_string(received) + " of " + std::to_string(reply.size()) +
                                " bytes");
@@ -128,19 +136,8 @@ asio::awaitable<void> message_peer::finish() {
     if (!tcp_) {
         co_return;
     }
-    boost::system::error_code ec;
-    tcp_->shutdown(asio::ip::tcp::socket::shutdown_send, ec);
-    // Wait for the server's close, so it never sees a reset; bounded by the timeout.
-    char rest[512];
-    asio::steady_timer deadline(tcp_->get_executor(), timeout_);
-    for (int reads = 0; reads < 64; ++reads) {
-        auto outcome = co_await (tcp_->async_read_some(asio::buffer(rest), nothrow) ||
-                                 deadline.async_wait(nothrow));
-        if (outcome.index() == 1 || std::get<0>(std::get<0>(outcome))) {
-            break;
-        }
-    }
-    tcp_->close(ec);
+    // exchange() read every reply byte: close_notify (async_shutdown) cannot drop one.
+    co_await tcp_->close(timeout_);
 }
 
 void verify_reply(std::string_view sent, std::string_view reply, mode expect,
@@ -185,7 +182,9 @@ void run_oneshot(const options& opts) {
     if (opts.json) {
         json_object object;
         object.add("mode", "message")
-            .add("protocol", opts.udp ? "udp" : "tcp")
+            .add("protocol", opts.udp           ? "udp"
+                             : opts.tls.enabled ? "tls"
+                                                : "tcp")
             .add("target", target)
             .add("bytes", static_cast<std::uint64_t>(reply.size()))
             .add("rtt_us", std::chrono::duration<double, std::micro>(rtt).count())

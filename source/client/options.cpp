@@ -41,6 +41,20 @@ po::options_description common_options() {
     return common;
 }
 
+po::options_description tls_option_descriptions() {
+    po::options_description tls("TLS options");
+    tls.add_options()("tls", "use TLS (1.2 or later) over the TCP connection")(
+        "tls-ca", value("FILE"),
+        "trust the CA certificates in FILE (PEM) to verify the server (default: the system's)")(
+        "servername", value("NAME"),
+        "the name sent as SNI and verified in the server's certificate (default: the host of "
+        "--connect; an IP address is verified as such and sends no SNI)")(
+        "insecure", "do not verify the server's certificate (a warning says so)")(
+        "tls-cert", value("FILE"), "present the client certificate in FILE (PEM; with --tls-key)")(
+        "tls-key", value("FILE"), "the private key of --tls-cert (PEM)");
+    return tls;
+}
+
 po::options_description message_options() {
     po::options_description message("Message, interactive and stream options");
     message.add_options()("retries,r", value("N"),
@@ -164,6 +178,7 @@ parse_result parse_options(int argc, const char* const argv[]) {
 
     po::options_description visible;
     visible.add(common_options());
+    visible.add(tls_option_descriptions());
     if (what == command::message) {
         visible.add(message_options());
     } else if (what == command::ping) {
@@ -213,6 +228,39 @@ parse_result parse_options(int argc, const char* const argv[]) {
             bad_value("expect", given, "expected echo or upper");
         }
         opts.expect = parse_mode(given);
+    }
+    if (vm.count("tls") > 0) {
+        opts.tls.enabled = true;
+        if (opts.udp) {
+            throw usage_error("--tls needs TCP: it cannot be used with --udp");
+        }
+    }
+    auto file = [&](const char* option) -> std::optional<std::string> {
+        if (!vm.count(option)) {
+            return std::nullopt;
+        }
+        if (!opts.tls.enabled) {
+            throw usage_error(std::string("--") + option + " needs --tls");
+        }
+        return vm[option].as<std::string>();
+    };
+    opts.tls.ca_file = file("tls-ca");
+    opts.tls.servername = file("servername");
+    opts.tls.cert_file = file("tls-cert");
+    opts.tls.key_file = file("tls-key");
+    if (vm.count("insecure") > 0) {
+        if (!opts.tls.enabled) {
+            throw usage_error("--insecure needs --tls");
+        }
+        opts.tls.insecure = true;
+    }
+    if (opts.tls.cert_file.has_value() != opts.tls.key_file.has_value()) {
+        throw usage_error(opts.tls.cert_file
+                              ? "--tls-cert needs --tls-key (the certificate's key)"
+                              : "--tls-key needs --tls-cert (the key's certificate)");
+    }
+    if (opts.tls.servername && opts.tls.servername->empty()) {
+        bad_value("servername", "", "must not be empty");
     }
     if (vm.count("message")) {
         opts.message = vm["message"].as<std::vector<std::string>>();

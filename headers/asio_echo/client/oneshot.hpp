@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -14,14 +15,16 @@
 #include <boost/asio/ip/udp.hpp>
 
 #include "asio_echo/client/options.hpp"
+#include "asio_echo/client/tls.hpp"
+#include "asio_echo/client/transport.hpp"
 
 namespace asio_echo::client {
 
-/// A connection (TCP) or connected socket (UDP) to exchange whole messages over. Use from the
+/// A connection (TCP, TLS) or connected socket (UDP) to exchange whole messages over. Use from the
 /// io_context's thread only.
 class message_peer {
 public:
-    /// Connects as opts say (--connect, --udp, --timeout, --retries). Throws
+    /// Connects as opts say (--connect, --udp, --tls..., --timeout, --retries). Throws
     /// unavailable_error when that fails.
     static boost::asio::awaitable<message_peer> open(const options& opts);
 
@@ -34,7 +37,8 @@ public:
     /// "127.0.0.1:9999", the address connected to.
     const std::string& name() const { return name_; }
 
-    /// Half-closes a TCP connection and waits (bounded) for the server to close. No-op on UDP.
+    /// Half-closes a TCP connection (TLS: exchanges close_notify; every reply is in by then)
+    /// and waits (bounded) for the server to close. No-op on UDP.
     boost::asio::awaitable<void> finish();
 
 private:
@@ -42,11 +46,13 @@ private:
     boost::asio::awaitable<std::string> exchange_tcp(std::string_view message);
     boost::asio::awaitable<std::string> exchange_udp(std::string_view message);
 
-    std::optional<boost::asio::ip::tcp::socket> tcp_;
+    std::unique_ptr<tls_client> tls_; ///< --tls: the context the stream was made with
+    std::optional<transport> tcp_;    ///< TCP or TLS
     std::optional<boost::asio::ip::udp::socket> udp_;
     std::string name_;
     std::chrono::steady_clock::duration timeout_{};
     unsigned retries_ = 0;
+    bool received_any_ = false; ///< a reply byte came: a TLS error is no rejection any more
     double timeout_seconds_ = 0;
 };
 

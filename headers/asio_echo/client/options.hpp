@@ -17,6 +17,16 @@ namespace asio_echo::client {
 /// What echo-client does: send a message (or stdin), ping, or load.
 enum class command { message, ping, load };
 
+/// --tls and what goes with it. Plain value; unused unless enabled.
+struct tls_options {
+    bool enabled = false;                  ///< --tls: TLS over the TCP connection
+    std::optional<std::string> ca_file;    ///< --tls-ca FILE; empty: the system's trust anchors
+    std::optional<std::string> servername; ///< --servername NAME; empty: --connect's host
+    bool insecure = false;                 ///< --insecure: the server's certificate is not verified
+    std::optional<std::string> cert_file;  ///< --tls-cert FILE (mutual TLS), with key_file
+    std::optional<std::string> key_file;   ///< --tls-key FILE
+};
+
 /// Everything echo-client needs to run. Plain value; fields a command does not use keep their
 /// defaults.
 struct options {
@@ -38,6 +48,7 @@ struct options {
     double rate = 0.0;                   ///< load --rate: messages/s in total; 0: unpaced
     unsigned threads = 1;                ///< load --threads: io_context threads
     double warmup = 0.0;                 ///< load --warmup SECONDS, not measured
+    tls_options tls;                     ///< --tls, --tls-ca, --servername, --insecure, ...
 
     /// The --timeout value, or its default: 1 s per UDP try, 5 s for TCP connect and replies.
     double timeout_seconds() const { return timeout.value_or(udp ? 1.0 : 5.0); }
