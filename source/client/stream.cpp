@@ -19,7 +19,10 @@
 #include "asio_echo/client/connect.hpp"
 #include "asio_echo/client/failure.hpp"
 #include "asio_echo/client/stdio.hpp"
+#include "asio_echo/client/tls.hpp"
+#include "asio_echo/client/transport.hpp"
 #include "asio_echo/coro.hpp"
+#include "asio_echo/errors.hpp"
 
 namespace asio_echo::client {
 
@@ -41,7 +44,7 @@ std::string byte_text(char c) {
 /// The state both directions share. Both coroutines run on one thread: no locking.
 class duplex {
 public:
-    duplex(const options& opts, tcp::socket socket, std::string name)
+    duplex(const options& opts, transport socket, std::string name)
         : opts_(opts), socket_(std::move(socket)), name_(std::move(name)),
           in_(socket_.get_executor(), STDIN_FILENO), out_(socket_.get_executor(), STDOUT_FILENO),
           space_freed_(socket_.get_executor()), idle_(socket_.get_executor()),
@@ -68,7 +71,8 @@ public:
         }
     }
 
-    /// stdin -> socket until EOF, then half-close.
+    /// stdin -> socket until EOF, then half-close (TLS: download sends close_notify once every
+    /// byte is back, as async_shutdown would discard echoes still to come).
     asio::awaitable<void> upload() {
         auto buffer = std::make_unique_for_overwrite<char[]>(chunk_size);
         for (;;) {
@@ -104,18 +108,34 @@ public:
             sent_ += n;
         }
         boost::system::error_code ec;
-        socket_.shutdown(tcp::socket::shutdown_send, ec);
         upload_done_ = true;
+        if (!socket_.tls()) {
+            socket_.socket().shutdown(tcp::socket::shutdown_send, ec);
+        } else if (received_ == sent_) {
+            socket_.socket().cancel(ec); // wake download, which waits for bytes that are all in
+        }
         arm(); // from now on a silent server is a failure, even with every byte back (no EOF)
     }
 
-    /// socket -> stdout until the server closes.
+    /// socket -> stdout until the server closes (TLS: until every byte is back, then the
+    /// close_notify exchange).
     asio::awaitable<void> download() {
         auto buffer = std::make_unique_for_overwrite<char[]>(chunk_size);
         for (;;) {
+            if (all_back()) {
+                co_await socket_.close(to_duration(opts_.timeout_seconds()));
+                break;
+            }
             auto [read_ec, n] =
                 co_await socket_.async_read_some(asio::buffer(buffer.get(), chunk_size), nothrow);
-            if (read_ec == asio::error::eof) {
+            if (read_ec == asio::error::operation_aborted && all_back()) {
+                continue; // upload woke us: close_notify next
+            }
+            if (auto rejected = tls_rejection(socket_, read_ec, received_ > 0, name_)) {
+                rejection_ = true;
+                fail(*rejected);
+            }
+            if (is_end_of_stream(read_ec)) {
                 break;
             }
             if (read_ec) {
@@ -154,6 +174,9 @@ public:
     /// The first failure either direction met (the other direction then ends by cancellation).
     const std::optional<std::string>& failure() const { return failure_; }
 
+    /// The failure is the server's refusal of the TLS session (exit 69, not 1).
+    bool rejected() const { return rejection_; }
+
 private:
     [[noreturn]] void fail(std::string message) {
         if (!failure_) {
@@ -163,6 +186,9 @@ private:
     }
 
     using clock = asio::steady_timer::clock_type;
+
+    /// TLS: the input ended and every byte sent came back; nothing more is owed.
+    bool all_back() const { return socket_.tls() && upload_done_ && received_ == sent_; }
 
     /// Replies are owed: the server has --timeout from now to send one.
     void arm() {
@@ -217,7 +243,7 @@ private:
     }
 
     const options& opts_;
-    tcp::socket socket_;
+    transport socket_;
     std::string name_;
     stdio_channel in_;
     stdio_channel out_;
@@ -234,20 +260,28 @@ private:
     bool upload_done_ = false;
     bool finished_ = false; ///< download saw the server's EOF
     std::optional<std::string> failure_;
+    bool rejection_ = false;
 };
 
 } // namespace
 
 void run_stream(const options& opts) {
+    std::optional<tls_client> tls;
+    if (opts.tls.enabled) {
+        tls.emplace(opts.tls, opts.connect);
+    }
     asio::io_context io;
     run_blocking(io, [&]() -> asio::awaitable<void> {
-        auto socket = co_await connect_tcp(opts.connect, to_duration(opts.timeout_seconds()));
-        auto remote = socket.remote_endpoint();
+        auto socket = co_await open_transport(opts, tls ? &*tls : nullptr);
+        auto remote = socket.socket().remote_endpoint();
         duplex both(opts, std::move(socket), format_endpoint(remote.address(), remote.port()));
         try {
             co_await (both.upload() && both.download() && both.watchdog());
         } catch (const std::exception&) {
             // One side failed and the other ended by the cancellation: report the cause.
+            if (both.failure() && both.rejected()) {
+                throw unavailable_error(*both.failure());
+            }
             if (both.failure()) {
                 throw check_failed(*both.failure());
             }
