@@ -20,7 +20,10 @@
 #include "asio_echo/client/output.hpp"
 #include "asio_echo/client/payload.hpp"
 #include "asio_echo/client/report.hpp"
+#include "asio_echo/client/tls.hpp"
+#include "asio_echo/client/transport.hpp"
 #include "asio_echo/coro.hpp"
+#include "asio_echo/errors.hpp"
 
 namespace asio_echo::client {
 
@@ -39,13 +42,17 @@ public:
         : opts_(opts), pattern_(payload_pattern::letters(opts.size, opts.expect)),
           probe_(opts.size), expected_(opts.size), reply_(opts.size < 65536 ? 65536 : opts.size) {
         result.mode = "ping";
-        result.protocol = opts.udp ? "udp" : "tcp";
+        result.protocol = opts.udp ? "udp" : opts.tls.enabled ? "tls" : "tcp";
+        if (opts.tls.enabled) {
+            tls_.emplace(opts.tls, opts.connect);
+        }
         result.connections = 1;
         result.size = opts.size;
     }
 
-    summary result;      ///< sent = probes sent, messages = replies received
-    std::string failure; ///< set when the run had to stop (the server closed)
+    summary result;        ///< sent = probes sent, messages = replies received
+    std::string failure;   ///< set when the run had to stop (the server closed)
+    bool rejected = false; ///< the failure is the server's refusal of the TLS session
     steady_clock::time_point started;
 
     asio::awaitable<void> connect() {
@@ -55,8 +62,8 @@ public:
             auto remote = udp_->remote_endpoint();
             result.target = format_endpoint(remote.address(), remote.port());
         } else {
-            tcp_.emplace(co_await connect_tcp(opts_.connect, timeout));
-            auto remote = tcp_->remote_endpoint();
+            co_await open();
+            auto remote = tcp_->socket().remote_endpoint();
             result.target = format_endpoint(remote.address(), remote.port());
         }
     }
@@ -70,6 +77,16 @@ public:
                 pause.expires_at(started + to_duration(opts_.interval * static_cast<double>(seq)));
                 co_await pause.async_wait(nothrow);
             }
+            // Over TLS each probe has its own connection: its handshake is timed apart from the
+            // echo, and the handshakes add up to a distribution as the round trips do.
+            if (tls_ && !tcp_) {
+                try {
+                    co_await open();
+                } catch (const unavailable_error& e) {
+                    failure = e.what();
+                    break;
+                }
+            }
             prepare(seq);
             auto begin = steady_clock::now();
             auto what = tcp_ ? co_await probe_tcp() : co_await probe_udp(seq);
@@ -77,6 +94,12 @@ public:
                 std::chrono::duration_cast<std::chrono::nanoseconds>(steady_clock::now() - begin);
             if (!failure.empty()) {
                 break;
+            }
+            if (tls_) {
+                // Every reply byte is in (or the probe timed out): close_notify drops nothing owed.
+                co_await tcp_->close(to_duration(opts_.timeout_seconds()));
+                tcp_.reset();
+                owed_ = 0;
             }
             ++result.sent;
             print_probe(seq, what, static_cast<double>(rtt.count()));
@@ -94,6 +117,15 @@ public:
     }
 
 private:
+    /// Connects (and handshakes under --tls, recording its time).
+    asio::awaitable<void> open() {
+        tcp_.emplace(co_await open_transport(opts_, tls_ ? &*tls_ : nullptr));
+        if (tls_) {
+            handshake_ = tcp_->handshake_time();
+            result.handshake.record(static_cast<std::uint64_t>(handshake_.count()));
+        }
+    }
+
     void prepare(std::uint64_t seq) {
         auto offset = payload_pattern::offset(seq, 0);
         std::memcpy(probe_.data(), pattern_.sent.data() + offset, opts_.size);
@@ -125,8 +157,14 @@ private:
                 co_return outcome::timeout;
             }
             auto [ec, n] = std::get<0>(step);
+            if (auto refusal =
+                    tls_rejection(*tcp_, ec, got > 0 || result.messages > 0, result.target)) {
+                failure = *refusal;
+                rejected = true;
+                co_return outcome::timeout;
+            }
             if (ec) {
-                failure = ec == asio::error::eof
+                failure = is_end_of_stream(ec)
                               ? "server " + result.target + " closed the connection"
                               : "cannot read from " + result.target + ": " + ec.message();
                 co_return outcome::timeout;
@@ -177,9 +215,15 @@ private:
             print_out("timeout from %s: seq=%llu\n", result.target.c_str(),
                       static_cast<unsigned long long>(seq));
         } else {
-            print_out("%zu bytes from %s: seq=%llu time=%s ms%s\n", opts_.size,
+            std::string handshake;
+            if (tls_) {
+                handshake =
+                    " handshake " + format_ms(static_cast<double>(handshake_.count())) + " ms";
+            }
+            print_out("%zu bytes from %s: seq=%llu time=%s ms%s%s\n", opts_.size,
                       result.target.c_str(), static_cast<unsigned long long>(seq),
-                      format_ms(rtt_ns).c_str(), what == outcome::mismatch ? " (MISMATCH)" : "");
+                      format_ms(rtt_ns).c_str(), handshake.c_str(),
+                      what == outcome::mismatch ? " (MISMATCH)" : "");
         }
     }
 
@@ -188,8 +232,10 @@ private:
     std::vector<char> probe_;
     std::vector<char> expected_;
     std::vector<char> reply_;
-    std::size_t owed_ = 0; ///< TCP: bytes of timed-out replies still to come
-    std::optional<asio::ip::tcp::socket> tcp_;
+    std::size_t owed_ = 0;                 ///< TCP: bytes of timed-out replies still to come
+    std::chrono::nanoseconds handshake_{}; ///< TLS: the handshake of the last probe's connection
+    std::optional<tls_client> tls_;        ///< --tls: one context for every probe's connection
+    std::optional<transport> tcp_;         ///< TCP, or TLS (then the current probe's connection)
     std::optional<asio::ip::udp::socket> udp_;
 };
 
@@ -218,6 +264,13 @@ void print_summary(const options& opts, const summary& s) {
                   format_ms(static_cast<double>(h.percentile(90))).c_str(),
                   format_ms(static_cast<double>(h.percentile(99))).c_str());
     }
+    if (const auto& tls = s.handshake; tls.count() > 0) {
+        print_out("handshake p50/p90/p99/max = %s/%s/%s/%s ms\n",
+                  format_ms(static_cast<double>(tls.percentile(50))).c_str(),
+                  format_ms(static_cast<double>(tls.percentile(90))).c_str(),
+                  format_ms(static_cast<double>(tls.percentile(99))).c_str(),
+                  format_ms(static_cast<double>(tls.max())).c_str());
+    }
 }
 
 } // namespace
@@ -237,6 +290,9 @@ void run_ping(const options& opts) {
     }());
     ping.result.seconds = std::chrono::duration<double>(steady_clock::now() - ping.started).count();
     print_summary(opts, ping.result);
+    if (ping.rejected) {
+        throw unavailable_error(ping.failure);
+    }
     if (!ping.failure.empty()) {
         throw check_failed(ping.failure);
     }

@@ -110,6 +110,14 @@ json_object to_json(const summary& s) {
         .add("msgs_per_sec", per_second(s.messages, s.seconds))
         .add("mb_per_sec", per_second(s.bytes, s.seconds) / 1e6)
         .add("latency_us", latency);
+    if (s.handshake.count() > 0) {
+        json_object handshake;
+        handshake.add("p50", us(s.handshake.percentile(50)))
+            .add("p90", us(s.handshake.percentile(90)))
+            .add("p99", us(s.handshake.percentile(99)))
+            .add("max", us(s.handshake.max()));
+        object.add("handshake_us", handshake);
+    }
     return object;
 }
 
@@ -142,6 +150,12 @@ std::string format_load_text(const summary& s) {
                   us(h.percentile(50)), us(h.percentile(90)), us(h.percentile(99)),
                   us(h.percentile(99.9)), us(h.max()));
     out += line;
+    if (const auto& tls = s.handshake; tls.count() > 0) {
+        std::snprintf(line, sizeof line, "handshake us: p50 %.1f  p90 %.1f  p99 %.1f  max %.1f\n",
+                      us(tls.percentile(50)), us(tls.percentile(90)), us(tls.percentile(99)),
+                      us(tls.max()));
+        out += line;
+    }
     return out;
 }
 

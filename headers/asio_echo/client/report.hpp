@@ -26,6 +26,7 @@ struct summary {
     std::uint64_t in_flight = 0;   ///< load: still owed when the run ended (not lost)
     double seconds = 0;            ///< length of the measured window
     histogram latency;             ///< round-trip times, nanoseconds
+    histogram handshake;           ///< TLS handshake times, nanoseconds (empty without TLS)
 };
 
 /// Builds one JSON object, field by field, in insertion order. Not thread safe.
@@ -52,7 +53,8 @@ private:
 std::string json_quote(std::string_view s);
 
 /// The fields every summary has: mode, protocol, connections, messages, bytes, errors,
-/// mismatches, msgs_per_sec, mb_per_sec, latency_us {p50, p90, p99, p999, max, min, mean}.
+/// mismatches, msgs_per_sec, mb_per_sec, latency_us {p50, p90, p99, p999, max, min, mean};
+/// over TLS also handshake_us {p50, p90, p99, max}.
 json_object to_json(const summary& s);
 
 /// "12.345" milliseconds from nanoseconds, three decimals (as ping(8) prints).
