@@ -21,18 +21,23 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
 
 #include "asio_echo/client/connect.hpp"
 #include "asio_echo/client/failure.hpp"
 #include "asio_echo/client/output.hpp"
 #include "asio_echo/client/payload.hpp"
+#include "asio_echo/client/tls.hpp"
 #include "asio_echo/coro.hpp"
 #include "asio_echo/errors.hpp"
 
@@ -86,6 +91,7 @@ struct tally {
     std::uint64_t in_flight = 0;  ///< still owed when the run ended (after the grace)
     std::uint64_t late = 0;
     histogram latency;
+    histogram handshake; ///< TLS: each connection's handshake
 };
 
 /// One connection (or UDP socket) and its messages in flight. Touched by its worker only.
@@ -99,6 +105,8 @@ struct connection {
     std::size_t id; ///< 0..connections-1 over all workers
     std::optional<tcp::socket> stream;
     std::optional<udp::socket> datagram;
+    std::optional<asio::ssl::stream<tcp::socket>> secure; ///< --tls (then stream is empty)
+    asio::cancellation_signal read_cancel;     ///< TLS: wakes the reader alone (a write goes on)
     asio::steady_timer timer;                  ///< the writer's: next intended send, or a wake-up
     std::unique_ptr<std::uint64_t[]> intended; ///< per slot: latency is measured from this
     std::unique_ptr<std::uint64_t[]> sent_at;  ///< per slot: UDP loss is judged from this
@@ -124,8 +132,8 @@ struct connection {
 /// locks, no strands; the workers meet only at the latches and the relaxed progress counter).
 class worker {
 public:
-    worker(const options& opts, const payload_pattern& pattern, plan& schedule)
-        : opts_(opts), pattern_(pattern), plan_(schedule), io_(1) {}
+    worker(const options& opts, const payload_pattern& pattern, plan& schedule, tls_client* tls)
+        : opts_(opts), pattern_(pattern), plan_(schedule), tls_(tls), io_(1) {}
 
     /// The connections' progress for the terminal's progress line. Thread safe.
     std::atomic<std::uint64_t> progress{0};
@@ -164,7 +172,9 @@ public:
     void run() {
         live_ = conns_.size();
         for (auto& c : conns_) {
-            auto loop = opts_.udp ? udp_connection(*c) : tcp_connection(*c);
+            auto loop = opts_.udp ? udp_connection(*c)
+                        : tls_    ? tls_connection(*c)
+                                  : tcp_connection(*c);
             asio::co_spawn(io_, std::move(loop), [this, &c = *c](std::exception_ptr e) {
                 c.done = true;
                 if (--live_ == 0) {
@@ -204,7 +214,13 @@ private:
             }
             if (!ec) {
                 c.stream->set_option(tcp::no_delay(true), ec);
-                c.stream->non_blocking(true, ec);
+                if (!tls_) {
+                    c.stream->non_blocking(true, ec);
+                }
+            }
+            if (!ec && tls_) {
+                co_await start_tls(c, target, deadline);
+                co_return;
             }
         }
         if (ec == asio::error::no_descriptors) {
@@ -213,6 +229,40 @@ private:
         if (ec && failure.empty()) {
             failure = "cannot connect to " + format_endpoint(target.address(), target.port()) +
                       ": " + ec.message();
+        }
+    }
+
+    /// TLS: handshakes over the connected c.stream before deadline, recording its time.
+    asio::awaitable<void> start_tls(connection& c, const tcp::endpoint& target,
+                                    const asio::steady_timer& deadline) {
+        c.secure.emplace(std::move(*c.stream), tls_->context());
+        c.stream.reset();
+        auto begin = steady_clock::now();
+        auto left = std::max<steady_clock::duration>(deadline.expiry() - begin,
+                                                     std::chrono::milliseconds(1));
+        try {
+            co_await tls_->handshake(*c.secure, format_endpoint(target.address(), target.port()),
+                                     left);
+            result.handshake.record(static_cast<std::uint64_t>(
+                std::chrono::duration_cast<std::chrono::nanoseconds>(steady_clock::now() - begin)
+                    .count()));
+        } catch (const unavailable_error& e) {
+            if (failure.empty()) {
+                failure = e.what();
+            }
+        }
+    }
+
+    /// Wakes whatever waits on c's socket (TLS: only its reader: a TLS record cut mid-write
+    /// would end the connection).
+    static void wake(connection& c) {
+        boost::system::error_code ignored;
+        if (c.secure) {
+            c.read_cancel.emit(asio::cancellation_type::total);
+        } else if (c.stream) {
+            c.stream->cancel(ignored);
+        } else {
+            c.datagram->cancel(ignored);
         }
     }
 
@@ -297,7 +347,9 @@ private:
         }
         c.closing = true;
         boost::system::error_code ignored;
-        if (c.stream) {
+        if (c.secure) {
+            c.secure->next_layer().cancel(ignored); // the connection is over: writes too
+        } else if (c.stream) {
             c.stream->cancel(ignored);
         } else {
             c.datagram->cancel(ignored);
@@ -317,7 +369,9 @@ private:
             ++result.errors;
         }
         boost::system::error_code ignored;
-        if (c.stream) {
+        if (c.secure) {
+            c.secure->next_layer().close(ignored);
+        } else if (c.stream) {
             c.stream->close(ignored);
         } else {
             c.datagram->close(ignored);
@@ -453,6 +507,76 @@ private:
                     close_down(c, wait_ec);
                 }
                 continue;
+            }
+            if (ending) {
+                break; // all written; the reader collects the rest
+            }
+            co_await park(c);
+        }
+    }
+
+    // TLS: the engine owns the bytes, so no reactor-style non-blocking path: the reader is
+    // async_read_some, the writer the only one to write (async_write, whole messages), woken by
+    // the reader when the window has room. The plain TCP path above stays as it is.
+
+    asio::awaitable<void> tls_connection(connection& c) {
+        co_await (tls_reader(c) && tls_writer(c));
+        if (!c.error && !abandon_) {
+            // Every reply is in: close_notify, the server's back, bounded by the grace.
+            asio::steady_timer deadline(io_, std::chrono::nanoseconds(plan_.grace_ns));
+            co_await (c.secure->async_shutdown(nothrow) || deadline.async_wait(nothrow));
+        }
+        settle(c);
+    }
+
+    /// TLS: reads and checks replies until none is owed at the end (or the run gives up).
+    asio::awaitable<void> tls_reader(connection& c) {
+        boost::system::error_code ec;
+        auto into = asio::buffer(c.receive.get(), c.receive_size);
+        while (!c.closing && !abandon_ && !(c.next_reply == c.next_send && stopping(now_ns()))) {
+            auto [read_ec, n] = co_await c.secure->async_read_some(
+                into, asio::bind_cancellation_slot(c.read_cancel.slot(), nothrow));
+            if (read_ec == asio::error::operation_aborted) {
+                continue; // woken: the end, a stop, or the writer closing
+            }
+            if (read_ec) {
+                ec = read_ec;
+                break; // EOF included: the server closed with replies owed
+            }
+            auto now = now_ns();
+            if (!consume(c, c.receive.get(), n, now)) {
+                ec = asio::error::message_size;
+                break;
+            }
+            if (room(c)) {
+                wake_writer(c, false);
+            }
+        }
+        close_down(c, ec);
+    }
+
+    /// TLS: writes what the window and --rate allow, then sleeps until the reader makes room.
+    asio::awaitable<void> tls_writer(connection& c) {
+        while (!c.closing && !abandon_) {
+            auto now = now_ns();
+            bool ending = stopping(now);
+            if (!ending) {
+                queue(c, now);
+            }
+            while (c.written < c.next_send) {
+                std::array<asio::const_buffer, 16> pieces;
+                std::size_t count = 0;
+                for (auto k = c.written; k < c.next_send && count < pieces.size(); ++k, ++count) {
+                    auto offset = payload_pattern::offset(k, c.id);
+                    pieces[count] = asio::buffer(pattern_.sent.data() + offset, opts_.size);
+                }
+                auto [ec, n] = co_await asio::async_write(
+                    *c.secure, std::span(pieces.data(), count), nothrow_in_place);
+                if (ec) {
+                    close_down(c, ec);
+                    co_return;
+                }
+                c.written += count;
             }
             if (ending) {
                 break; // all written; the reader collects the rest
@@ -619,13 +743,10 @@ private:
                     auto slot = c->next_reply % opts_.pipeline;
                     overdue = !c->active[slot] || now - c->sent_at[slot] >= plan_.timeout_ns;
                 }
-                if (wake_all || overdue) {
-                    boost::system::error_code ec;
-                    if (c->stream) {
-                        c->stream->cancel(ec);
-                    } else {
-                        c->datagram->cancel(ec);
-                    }
+                if (abandon_ && c->secure) {
+                    close_down(*c, {}); // a TLS writer blocked on a full socket ends too
+                } else if (wake_all || overdue) {
+                    wake(*c);
                     c->timer.cancel();
                 }
             }
@@ -643,6 +764,7 @@ private:
     const options& opts_;
     const payload_pattern& pattern_;
     plan& plan_;
+    tls_client* tls_; ///< --tls: shared by every worker (SSL_CTX is thread safe); else null
     asio::io_context io_;
     std::vector<std::unique_ptr<connection>> conns_;
     asio::steady_timer tick_{io_}; ///< the watchdog's; poke() cancels it
@@ -743,6 +865,10 @@ void supervise(plan& schedule, std::vector<std::unique_ptr<worker>>& workers, as
 summary run_load(const options& opts) {
     auto target = resolve_target(opts);
     auto pattern = payload_pattern::random(opts.size, opts.expect, 0x5eed);
+    std::optional<tls_client> tls;
+    if (opts.tls.enabled) {
+        tls.emplace(opts.tls, opts.connect);
+    }
     plan schedule;
     schedule.timeout_ns = static_cast<std::uint64_t>(opts.timeout_seconds() * 1e9);
     // Replies owed at the end get a short wait, then count as in flight (not lost).
@@ -755,7 +881,7 @@ summary run_load(const options& opts) {
     std::vector<std::unique_ptr<worker>> workers;
     auto count = std::min<std::size_t>(opts.threads, opts.connections);
     for (std::size_t i = 0; i < count; ++i) {
-        workers.push_back(std::make_unique<worker>(opts, pattern, schedule));
+        workers.push_back(std::make_unique<worker>(opts, pattern, schedule, tls ? &*tls : nullptr));
     }
     for (std::size_t id = 0; id < opts.connections; ++id) {
         workers[id % count]->add(id);
@@ -824,7 +950,7 @@ summary run_load(const options& opts) {
 
     summary s;
     s.mode = "load";
-    s.protocol = opts.udp ? "udp" : "tcp";
+    s.protocol = opts.udp ? "udp" : opts.tls.enabled ? "tls" : "tcp";
     s.target = format_endpoint(target.address(), target.port());
     s.connections = opts.connections;
     s.size = opts.size;
@@ -847,6 +973,7 @@ summary run_load(const options& opts) {
         s.lost += t.lost;
         s.in_flight += t.in_flight;
         s.latency.merge(t.latency);
+        s.handshake.merge(t.handshake);
     }
     print_load(opts, s);
     // The run is over and reported: a signal from now on (Ctrl-C still held, `timeout` again)
