@@ -124,6 +124,7 @@ struct connection {
     bool parked_for_room = false;    ///< ... until woken (no next send time: the window is full)
     bool write_blocked = false;      ///< TCP: the writer waits for the socket to take more
     bool closing = false;            ///< the connection is over: both coroutines end
+    bool received_any = false;       ///< TLS: a reply byte came (a TLS error is no refusal)
     boost::system::error_code error; ///< why it failed (reset, EOF, send error); clear if not
     bool done = false;
 };
@@ -138,7 +139,8 @@ public:
     /// The connections' progress for the terminal's progress line. Thread safe.
     std::atomic<std::uint64_t> progress{0};
     tally result;
-    std::string failure;             ///< the first connect failure
+    std::string failure; ///< the first connect failure
+    std::string refusal; ///< TLS: the first session the server refused after the handshake
     bool out_of_descriptors = false; ///< it was the process's descriptor limit (EMFILE)
     std::exception_ptr crashed;      ///< a coroutine that threw (a bug)
 
@@ -235,6 +237,7 @@ private:
     /// TLS: handshakes over the connected c.stream before deadline, recording its time.
     asio::awaitable<void> start_tls(connection& c, const tcp::endpoint& target,
                                     const asio::steady_timer& deadline) {
+        target_name_ = format_endpoint(target.address(), target.port());
         c.secure.emplace(std::move(*c.stream), tls_->context());
         c.stream.reset();
         auto begin = steady_clock::now();
@@ -540,9 +543,15 @@ private:
                 continue; // woken: the end, a stop, or the writer closing
             }
             if (read_ec) {
+                // Under TLS 1.3 a server refuses a client certificate after the handshake.
+                if (!c.received_any && is_tls_error(read_ec) && refusal.empty()) {
+                    refusal = "cannot connect to " + target_name_ +
+                              ": TLS handshake failed: " + tls_reason(read_ec);
+                }
                 ec = read_ec;
                 break; // EOF included: the server closed with replies owed
             }
+            c.received_any = true;
             auto now = now_ns();
             if (!consume(c, c.receive.get(), n, now)) {
                 ec = asio::error::message_size;
@@ -764,7 +773,8 @@ private:
     const options& opts_;
     const payload_pattern& pattern_;
     plan& plan_;
-    tls_client* tls_; ///< --tls: shared by every worker (SSL_CTX is thread safe); else null
+    tls_client* tls_;         ///< --tls: shared by every worker (SSL_CTX is thread safe); else null
+    std::string target_name_; ///< TLS: "HOST:PORT" for a refusal
     asio::io_context io_;
     std::vector<std::unique_ptr<connection>> conns_;
     asio::steady_timer tick_{io_}; ///< the watchdog's; poke() cancels it
@@ -963,6 +973,9 @@ summary run_load(const options& opts) {
     for (auto& w : workers) {
         if (w->crashed) {
             std::rethrow_exception(w->crashed);
+        }
+        if (!w->refusal.empty()) {
+            throw unavailable_error(w->refusal); // as a failed handshake: exit 69
         }
         const auto& t = w->result;
         s.sent += t.sent;

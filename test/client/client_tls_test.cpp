@@ -224,6 +224,14 @@ BOOST_AUTO_TEST_CASE(mutual_tls_serves_a_client_certificate_and_refuses_its_abse
     BOOST_TEST(without.err.starts_with("echo-client: cannot connect to " + server.at() +
                                        ": TLS handshake failed: "),
                without.err);
+    // Load refuses the run the same way (under TLS 1.3 the refusal comes after the handshake).
+    auto load = client({"load", "--connect", server.at(), "--tls", "--tls-ca", c.pki.ca_cert,
+                        "--connections", "2", "--duration", "0.2"});
+    BOOST_TEST(load.code == 69);
+    BOOST_TEST(lines_of(load.err).size() == 1u, load.err);
+    BOOST_TEST(load.err.starts_with("echo-client: cannot connect to " + server.at() +
+                                    ": TLS handshake failed: "),
+               load.err);
 }
 
 BOOST_AUTO_TEST_CASE(a_self_signed_server_fails_verification_unless_insecure) {
