@@ -3,7 +3,6 @@
 
 #include <chrono>
 #include <string>
-#include <variant>
 
 #include "asio_echo/deadline.hpp"
 #include "asio_echo/endpoint.hpp"

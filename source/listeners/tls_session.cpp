@@ -1,11 +1,9 @@
 // SPDX-License-Identifier: BSL-1.0
 #include "asio_echo/listeners/tls_session.hpp"
 
-#include <array>
 #include <chrono>
 #include <memory>
 #include <string>
-#include <variant>
 #include <vector>
 
 #include <boost/asio/ssl/error.hpp>

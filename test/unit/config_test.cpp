@@ -149,11 +149,10 @@ BOOST_AUTO_TEST_CASE(help_and_version_produce_text_and_no_config) {
     auto help = parse({"--help"});
     BOOST_TEST(!help.config);
     BOOST_TEST(help.output.find("Usage: echo-server [OPTIONS]") == 0u);
-    for (const char* option :
-         {"--listen", "--tcp", "--udp", "--mode", "--threads", "--config", "--log-level",
-          "--version", "--accept-proxy", "--trusted-proxy", "--proxy-header-timeout", "--tls",
-          "--tls-cert", "--tls-key", "--tls-client-ca", "--tls-min-version",
-          "--tls-handshake-timeout"}) {
+    for (const char* option : {"--listen", "--tcp", "--udp", "--mode", "--threads", "--config",
+                               "--log-level", "--version", "--accept-proxy", "--trusted-proxy",
+                               "--proxy-header-timeout", "--tls", "--tls-cert", "--tls-key",
+                               "--tls-client-ca", "--tls-min-version", "--tls-handshake-timeout"}) {
         BOOST_TEST(help.output.find(option) != std::string::npos, option);
     }
     auto v = parse({"--version"});
@@ -318,7 +317,8 @@ const char* const number_options[] = {"threads",
                                       "drain-timeout",
                                       "stats-interval",
                                       "max-connections-per-source",
-                                      "proxy-header-timeout", "tls-handshake-timeout"};
+                                      "proxy-header-timeout",
+                                      "tls-handshake-timeout"};
 // One syntax everywhere: plain decimal digits (seconds may add ".digits").
 const char* const not_numbers[] = {"0x10", "1e3", "inf", "nan", " 5",  "+5",   "-5",
                                    "5 ",   "",    "1.",  ".5",  "1,5", "0x1p4"};
