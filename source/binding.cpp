@@ -97,7 +97,8 @@ public:
 
     bound_sockets bind_all() {
         adopt_passed_sockets();
-        if (!bound_.tcp.empty() || !bound_.proxy.empty() || !bound_.udp.empty() || bound_.metrics) {
+        if (!bound_.tcp.empty() || !bound_.proxy.empty() || !bound_.tls.empty() ||
+            !bound_.udp.empty() || bound_.metrics) {
             // Socket-activated: the service manager chose the endpoints, the metrics one too.
             note_ignored_metrics();
             return std::move(bound_);
@@ -119,6 +120,9 @@ public:
         }
         for (const auto& ep : config_.accept_proxy) {
             bind_copies("tcp", {resolve(ep), ep.port}, bound_.proxy, bound_.proxy_endpoints);
+        }
+        for (const auto& ep : config_.tls) {
+            bind_copies("tls", {resolve(ep), ep.port}, bound_.tls, bound_.tls_endpoints);
         }
         for (const auto& ep : config_.udp) {
             bind_udp({resolve(ep), ep.port});
@@ -209,6 +213,14 @@ private:
                     // echo-server-metrics.socket: FileDescriptorName=metrics.
                     bound_.metrics_endpoint = acceptor->local_endpoint(ec);
                     bound_.metrics = std::move(acceptor);
+                } else if (!ec && passed.name == "tls") {
+                    // echo-server-tls.socket: FileDescriptorName=tls.
+                    if (!config_.tls_cert) {
+                        throw usage_error("a socket named 'tls' was passed, but no --tls-cert "
+                                          "and --tls-key were given");
+                    }
+                    bound_.tls_endpoints.push_back(acceptor->local_endpoint(ec));
+                    bound_.tls.push_back(std::move(acceptor));
                 } else if (!ec && passed.name == "proxy") {
                     // echo-server-proxy.socket: FileDescriptorName=proxy, behind a balancer.
                     bound_.proxy_endpoints.push_back(acceptor->local_endpoint(ec));
@@ -259,7 +271,7 @@ private:
 } // namespace
 
 void bound_sockets::stop_listening() const {
-    for (const auto* acceptors : {&tcp, &proxy}) {
+    for (const auto* acceptors : {&tcp, &proxy, &tls}) {
         for (const auto& acceptor : *acceptors) {
             if (socket_activated) {
                 post_close(*acceptor);
@@ -280,7 +292,7 @@ void bound_sockets::stop_listening() const {
 }
 
 void bound_sockets::close_tcp() const {
-    for (const auto* acceptors : {&tcp, &proxy}) {
+    for (const auto* acceptors : {&tcp, &proxy, &tls}) {
         for (const auto& acceptor : *acceptors) {
             post_close(*acceptor);
         }
@@ -298,6 +310,9 @@ void log_listening(const bound_sockets& sockets) {
     for (const auto& ep : sockets.proxy_endpoints) {
         log(log_level::notice,
             "listening tcp " + format_endpoint(ep.address(), ep.port()) + " accept-proxy");
+    }
+    for (const auto& ep : sockets.tls_endpoints) {
+        log(log_level::notice, "listening tls " + format_endpoint(ep.address(), ep.port()));
     }
     for (const auto& ep : sockets.udp_endpoints) {
         log(log_level::notice, "listening udp " + format_endpoint(ep.address(), ep.port()));

@@ -107,8 +107,23 @@ po::options_description make_options() {
         " repeatable; default: from anyone, who could then claim any address")(
         "proxy-header-timeout", po::value<std::string>()->value_name("SECONDS")->default_value("5"),
         "close a connection whose PROXY header is not complete by then");
+    po::options_description tls("TLS");
+    tls.add_options()("tls", po::value<std::vector<std::string>>()->value_name("HOST:PORT"),
+                      "serve echo over TLS on HOST:PORT (needs --tls-cert and --tls-key);"
+                      " repeatable")(
+        "tls-cert", po::value<std::string>()->value_name("FILE"),
+        "the server's certificate chain, PEM, its own certificate first")(
+        "tls-key", po::value<std::string>()->value_name("FILE"),
+        "the certificate's private key, PEM")(
+        "tls-client-ca", po::value<std::string>()->value_name("FILE"),
+        "require a client certificate issued by one of these CAs (PEM): mutual TLS")(
+        "tls-min-version", po::value<std::string>()->value_name("VERSION")->default_value("1.2"),
+        "the oldest TLS version accepted: 1.2 or 1.3")(
+        "tls-handshake-timeout",
+        po::value<std::string>()->value_name("SECONDS")->default_value("10"),
+        "close a TLS connection whose handshake is not done by then");
     po::options_description all;
-    all.add(general).add(service).add(limits).add(access).add(proxy);
+    all.add(general).add(service).add(limits).add(access).add(proxy).add(tls);
     return all;
 }
 
@@ -184,7 +199,7 @@ std::string read_config_file(const std::string& path) {
 }
 
 /// The options that name endpoints: given on the command line, they replace the file's.
-constexpr std::string_view endpoint_keys[] = {"listen", "tcp", "udp", "accept-proxy"};
+constexpr std::string_view endpoint_keys[] = {"listen", "tcp", "udp", "accept-proxy", "tls"};
 
 bool is_endpoint_key(std::string_view key) {
     return std::find(std::begin(endpoint_keys), std::end(endpoint_keys), key) !=
@@ -215,6 +230,47 @@ std::vector<network> networks_of(const po::variables_map& vm, const char* key) {
         }
     }
     return result;
+}
+
+/// --tls-*: files named, checked when loaded (tls_credentials); versions and pairs here.
+void read_tls_options(const po::variables_map& vm, server_config& config) {
+    auto file = [&vm](const char* key) -> std::optional<std::string> {
+        if (!vm.count(key)) {
+            return std::nullopt;
+        }
+        auto path = vm[key].as<std::string>();
+        if (path.empty()) {
+            bad_value(key, path, "an empty file name");
+        }
+        return path;
+    };
+    config.tls_cert = file("tls-cert");
+    config.tls_key = file("tls-key");
+    config.tls_client_ca = file("tls-client-ca");
+    auto version = vm["tls-min-version"].as<std::string>();
+    if (version == "1.2") {
+        config.tls_min_version = tls_version::v1_2;
+    } else if (version == "1.3") {
+        config.tls_min_version = tls_version::v1_3;
+    } else {
+        bad_value("tls-min-version", version, "expected 1.2 or 1.3");
+    }
+    config.tls_handshake_timeout =
+        parse_seconds("tls-handshake-timeout", vm["tls-handshake-timeout"].as<std::string>(), 3600);
+    if (config.tls_handshake_timeout.count() == 0) {
+        bad_value("tls-handshake-timeout", vm["tls-handshake-timeout"].as<std::string>(),
+                  "must be above 0 seconds (a handshake that never ends would hold a slot)");
+    }
+    if (config.tls_cert.has_value() != config.tls_key.has_value()) {
+        throw usage_error(config.tls_cert ? "--tls-cert needs --tls-key (the certificate's key)"
+                                          : "--tls-key needs --tls-cert (its certificate)");
+    }
+    if (!config.tls.empty() && !config.tls_cert) {
+        throw usage_error("--tls needs --tls-cert and --tls-key");
+    }
+    if (config.tls_client_ca && !config.tls_cert) {
+        throw usage_error("--tls-client-ca needs --tls-cert and --tls-key");
+    }
 }
 
 } // namespace
@@ -323,8 +379,9 @@ parse_result parse_server_config(int argc, const char* const argv[]) {
         config.tcp = endpoints_of(vm, "tcp");
         config.udp = endpoints_of(vm, "udp");
         config.accept_proxy = endpoints_of(vm, "accept-proxy");
+        config.tls = endpoints_of(vm, "tls");
         if (config.listen.empty() && config.tcp.empty() && config.udp.empty() &&
-            config.accept_proxy.empty()) {
+            config.accept_proxy.empty() && config.tls.empty()) {
             config.listen.push_back({"127.0.0.1", 9999});
         }
         config.echo_mode = parse_mode(vm["mode"].as<std::string>());
@@ -366,6 +423,7 @@ parse_result parse_server_config(int argc, const char* const argv[]) {
             bad_value("proxy-header-timeout", text("proxy-header-timeout"),
                       "must be above 0 seconds (a header that never comes would hold a slot)");
         }
+        read_tls_options(vm, config);
         return {config, {}};
     } catch (const po::error& e) {
         throw usage_error(describe(e));

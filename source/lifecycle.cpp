@@ -109,6 +109,9 @@ void lifecycle::reload() {
                 std::string("reload failed, keeping the old settings: ") + e.what());
         }
     }
+    for (const auto& work : reload_work_) {
+        work(); // TLS certificates: each logs its own outcome
+    }
     env_.status.reloaded();
 }
 

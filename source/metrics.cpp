@@ -94,6 +94,11 @@ std::string render_metrics(const stats_snapshot& s, const metrics_info& info) {
     out.sample("echo_proxy_headers_total", "result=\"malformed\"", s.proxy_malformed);
     out.sample("echo_proxy_headers_total", "result=\"timeout\"", s.proxy_timeout);
     out.sample("echo_proxy_headers_total", "result=\"untrusted\"", s.proxy_untrusted);
+    out.family("echo_tls_handshakes_total", "counter",
+               "TLS handshakes on --tls endpoints, by outcome.");
+    out.sample("echo_tls_handshakes_total", "result=\"ok\"", s.tls_ok);
+    out.sample("echo_tls_handshakes_total", "result=\"failed\"", s.tls_failed);
+    out.sample("echo_tls_handshakes_total", "result=\"timeout\"", s.tls_timeout);
 
     out.family("echo_bytes_received_total", "counter", "Payload bytes received.");
     out.sample("echo_bytes_received_total", "protocol=\"tcp\"", s.tcp_bytes_in);

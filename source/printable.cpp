@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: BSL-1.0
 #include "asio_echo/printable.hpp"
 
+#include <string>
+
 namespace asio_echo {
 
 std::string printable(std::string_view text) {
@@ -37,6 +39,11 @@ std::string printable_line(std::string_view message, std::size_t limit) {
     auto head = (limit - mark.size()) / 2;
     auto tail = limit - mark.size() - head;
     return line.substr(0, head) + std::string(mark) + line.substr(line.size() - tail);
+}
+
+std::string seconds_text(std::chrono::milliseconds duration) {
+    auto ms = duration.count();
+    return ms % 1000 == 0 ? std::to_string(ms / 1000) + " s" : std::to_string(ms) + " ms";
 }
 
 } // namespace asio_echo

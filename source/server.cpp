@@ -65,8 +65,11 @@ server::server(server_config config, transform reply)
       guard_(config_.udp_drop_ports), access_(config_.allow, config_.deny),
       per_source_(config_.max_connections_per_source),
       trusted_proxies_(config_.trusted_proxies, {}),
-      env_{std::move(reply), config_.buffer_size, counters_,        connections_,
-           access_,          per_source_,         trusted_proxies_, config_.proxy_header_timeout},
+      env_{std::move(reply), config_.buffer_size,
+           counters_,        connections_,
+           access_,          per_source_,
+           trusted_proxies_, config_.proxy_header_timeout,
+           nullptr,          config_.tls_handshake_timeout},
       udp_env_{env_.reply, counters_, guard_, config_.udp_rate, config_.udp_burst, access_},
       scrapes_(max_metrics_connections),
       metrics_env_{[this] {
@@ -91,6 +94,12 @@ void server::handle_signals() {
 
 void server::start() {
     lifecycle_.start(); // SIGPIPE ignored, signals awaited (they are taken once the pool runs)
+    if (auto settings = tls_settings::of(config_)) {
+        // Bad files end the start here, before anything listens.
+        tls_ = std::make_unique<tls_credentials>(std::move(*settings));
+        env_.tls = tls_.get();
+        lifecycle_.on_reload([this] { tls_->reload(); });
+    }
     sockets_ = bind_endpoints(config_, pool_);
     // Our own UDP ports, as bound (port 0 resolved, systemd's sockets included), join the
     // guard before any datagram loop reads it.
@@ -114,6 +123,9 @@ void server::spawn_listeners() {
     }
     for (auto& acceptor : sockets_.proxy) {
         spawn_accept_loop(*acceptor, tcp_kind::proxied);
+    }
+    for (auto& acceptor : sockets_.tls) {
+        spawn_accept_loop(*acceptor, tcp_kind::tls);
     }
     for (auto& socket : sockets_.udp) {
         asio::co_spawn(socket->get_executor(), run_udp_responder(*socket, udp_env_),

@@ -20,6 +20,9 @@ stats_snapshot stats::snapshot() const noexcept {
     s.proxy_malformed = get(proxy_malformed);
     s.proxy_timeout = get(proxy_timeout);
     s.proxy_untrusted = get(proxy_untrusted);
+    s.tls_ok = get(tls_ok);
+    s.tls_failed = get(tls_failed);
+    s.tls_timeout = get(tls_timeout);
     s.tcp_bytes_in = get(tcp_bytes_in);
     s.tcp_bytes_out = get(tcp_bytes_out);
     s.datagrams_in = get(datagrams_in);
@@ -69,6 +72,9 @@ std::string stats_snapshot::to_line() const {
     add("proxy_malformed", proxy_malformed);
     add("proxy_timeout", proxy_timeout);
     add("proxy_untrusted", proxy_untrusted);
+    add("tls_ok", tls_ok);
+    add("tls_failed", tls_failed);
+    add("tls_timeout", tls_timeout);
     add("tcp_bytes_in", tcp_bytes_in);
     add("tcp_bytes_out", tcp_bytes_out);
     add("datagrams_in", datagrams_in);

@@ -25,6 +25,8 @@ struct bound_sockets {
     /// Echo listeners behind a load balancer (--accept-proxy): each connection starts with a
     /// PROXY header. As tcp.
     std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>> proxy;
+    /// Echo over TLS (--tls). As tcp.
+    std::vector<std::unique_ptr<boost::asio::ip::tcp::acceptor>> tls;
     /// Echo datagram sockets, as tcp.
     std::vector<std::unique_ptr<boost::asio::ip::udp::socket>> udp;
     /// GET /metrics, if on.
@@ -32,6 +34,7 @@ struct bound_sockets {
 
     std::vector<boost::asio::ip::tcp::endpoint> tcp_endpoints;   ///< one per TCP endpoint, in order
     std::vector<boost::asio::ip::tcp::endpoint> proxy_endpoints; ///< one per --accept-proxy
+    std::vector<boost::asio::ip::tcp::endpoint> tls_endpoints;   ///< one per --tls
     std::vector<boost::asio::ip::udp::endpoint> udp_endpoints;   ///< one per UDP endpoint, in order
     std::optional<boost::asio::ip::tcp::endpoint> metrics_endpoint; ///< where metrics are served
     bool socket_activated = false; ///< the sockets came from the service manager
@@ -47,7 +50,8 @@ struct bound_sockets {
     void close_tcp() const;
 };
 
-/// Binds every endpoint in config, in order (--listen, --tcp, --accept-proxy, --udp, --metrics),
+/// Binds every endpoint in config, in order (--listen, --tcp, --accept-proxy, --tls, --udp,
+/// --metrics),
 /// onto pool's io_contexts; or, when the service manager passed sockets, adopts those and ignores
 /// the configured endpoints. Throws unavailable_error naming the endpoint when one cannot be
 /// resolved or bound (nothing stays bound), usage_error for malformed LISTEN_* variables. Not
@@ -55,7 +59,7 @@ struct bound_sockets {
 bound_sockets bind_endpoints(const server_config& config, io_pool& pool);
 
 /// Logs "listening tcp|udp|metrics HOST:PORT" for each bound endpoint, in order, PROXY ones as
-/// "listening tcp HOST:PORT accept-proxy".
+/// "listening tcp HOST:PORT accept-proxy", TLS ones as "listening tls HOST:PORT".
 void log_listening(const bound_sockets& sockets);
 
 } // namespace asio_echo

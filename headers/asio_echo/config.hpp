@@ -35,6 +35,9 @@ std::string_view to_string(io_model model) noexcept;
 /// Writes to_string(model) (for logs and test names).
 std::ostream& operator<<(std::ostream& out, io_model model);
 
+/// The oldest TLS version a TLS endpoint accepts.
+enum class tls_version { v1_2, v1_3 };
+
 /// Everything echo-server needs to start. Plain value.
 struct server_config {
     std::vector<endpoint> listen;          ///< TCP and UDP on the same port (port 0: one free
@@ -63,9 +66,15 @@ struct server_config {
     std::vector<network>
         trusted_proxies; ///< when not empty, the only sources a header is taken from
     std::chrono::milliseconds proxy_header_timeout{5000}; ///< longest wait for a whole header
-    std::optional<std::string> config_file;               ///< the file the values came from, if any
-    std::vector<std::string> arguments; ///< the command line (without argv[0]): a reload
-                                        ///< parses it again, so it keeps overriding the file
+    std::vector<endpoint> tls;                            ///< echo over TLS
+    std::optional<std::string> tls_cert;      ///< PEM certificate chain (required with tls)
+    std::optional<std::string> tls_key;       ///< PEM private key (required with tls)
+    std::optional<std::string> tls_client_ca; ///< PEM CAs: client certificates required
+    tls_version tls_min_version = tls_version::v1_2;
+    std::chrono::milliseconds tls_handshake_timeout{10000}; ///< longest a handshake may take
+    std::optional<std::string> config_file; ///< the file the values came from, if any
+    std::vector<std::string> arguments;     ///< the command line (without argv[0]): a reload
+                                            ///< parses it again, so it keeps overriding the file
 
     friend bool operator==(const server_config&, const server_config&) = default;
 };

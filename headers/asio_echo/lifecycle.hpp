@@ -55,6 +55,10 @@ public:
     void every(std::chrono::steady_clock::duration period, std::function<void()> work,
                const char* what);
 
+    /// Runs work on every SIGHUP too, after the config is re-read, on the strand. Not thread
+    /// safe; before the pool starts.
+    void on_reload(std::function<void()> work) { reload_work_.push_back(std::move(work)); }
+
     /// Ignores SIGPIPE and waits for the signals handle_signals() set up. Not thread safe;
     /// before the pool starts.
     void start();
@@ -84,6 +88,7 @@ private:
     executor housekeeping_;                            ///< signals, drain and timers run here
     stop_env env_;                                     ///< what stop() acts on
     std::unique_ptr<boost::asio::signal_set> signals_; ///< SIGINT/SIGTERM/SIGHUP, when asked
+    std::vector<std::function<void()>> reload_work_;   ///< on_reload()
     std::vector<std::unique_ptr<boost::asio::steady_timer>> timers_; ///< of every(), on the strand
     std::atomic<bool> stopping_{false};                              ///< stop() ran
 };

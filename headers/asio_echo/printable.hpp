@@ -2,6 +2,7 @@
 #pragma once
 // User and system text made safe for a one-line message on a terminal or in the journal.
 
+#include <chrono>
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -16,6 +17,9 @@ std::string printable(std::string_view text);
 /// A user's value for a message: printable(), cut after 200 bytes with "..." and in single
 /// quotes ('value').
 std::string quote(std::string_view value);
+
+/// A timeout as the options give it: "5 s", or "1500 ms" when not whole seconds.
+std::string seconds_text(std::chrono::milliseconds duration);
 
 /// printable(message), cut in the middle (with "...") to at most limit bytes, so that both the
 /// start (what failed) and the end (why) survive.

@@ -24,6 +24,7 @@
 #include "asio_echo/listeners/udp_responder.hpp"
 #include "asio_echo/service_status.hpp"
 #include "asio_echo/stats.hpp"
+#include "asio_echo/tls_credentials.hpp"
 
 namespace asio_echo {
 
@@ -77,6 +78,15 @@ public:
         return sockets_.proxy_endpoints;
     }
 
+    /// The bound --tls endpoints, as tcp_endpoints(). Thread safe after start().
+    const std::vector<boost::asio::ip::tcp::endpoint>& tls_endpoints() const {
+        return sockets_.tls_endpoints;
+    }
+
+    /// Re-reads the TLS certificate, key and client CA, as SIGHUP does: true when new
+    /// connections use them now. False without TLS. Thread safe.
+    bool reload_tls() { return tls_ && tls_->reload(); }
+
     /// The bound UDP endpoints, as tcp_endpoints(). Thread safe after start().
     const std::vector<boost::asio::ip::udp::endpoint>& udp_endpoints() const {
         return sockets_.udp_endpoints;
@@ -98,19 +108,20 @@ private:
     void spawn_accept_loop(boost::asio::ip::tcp::acceptor& acceptor, tcp_kind kind);
     void schedule_housekeeping();
 
-    server_config config_;        ///< as given
-    stats counters_;              ///< shared by every session and loop
-    connection_set connections_;  ///< live sessions, for stop()
-    udp_port_guard guard_;        ///< source ports never answered
-    access_list access_;          ///< who may use the service
-    source_counts per_source_;    ///< TCP connections per client address
-    access_list trusted_proxies_; ///< who may send a PROXY header (empty: anyone)
-    session_env env_;             ///< what sessions share
-    udp_env udp_env_;             ///< what datagram loops share
-    connection_set scrapes_;      ///< open /metrics connections
-    metrics_env metrics_env_;     ///< what scrape connections share
-    io_pool pool_;                ///< threads and io_contexts
-    bound_sockets sockets_;       ///< every listening socket, after start()
+    server_config config_;                 ///< as given
+    stats counters_;                       ///< shared by every session and loop
+    connection_set connections_;           ///< live sessions, for stop()
+    udp_port_guard guard_;                 ///< source ports never answered
+    access_list access_;                   ///< who may use the service
+    source_counts per_source_;             ///< TCP connections per client address
+    access_list trusted_proxies_;          ///< who may send a PROXY header (empty: anyone)
+    std::unique_ptr<tls_credentials> tls_; ///< the TLS context, when a certificate is given
+    session_env env_;                      ///< what sessions share
+    udp_env udp_env_;                      ///< what datagram loops share
+    connection_set scrapes_;               ///< open /metrics connections
+    metrics_env metrics_env_;              ///< what scrape connections share
+    io_pool pool_;                         ///< threads and io_contexts
+    bound_sockets sockets_;                ///< every listening socket, after start()
     /// Signals, drain, timers and status reports run here: one strand, never concurrently.
     boost::asio::strand<boost::asio::io_context::executor_type> housekeeping_;
     std::atomic<std::size_t> accept_loops_{0}; ///< TCP accept loops still running

@@ -32,6 +32,9 @@ struct stats_snapshot {
     std::uint64_t proxy_malformed = 0;       ///< closed: malformed, oversized or truncated header
     std::uint64_t proxy_timeout = 0;         ///< closed: no whole header in --proxy-header-timeout
     std::uint64_t proxy_untrusted = 0;       ///< closed at once: not from a --trusted-proxy
+    std::uint64_t tls_ok = 0;                ///< TLS handshakes completed
+    std::uint64_t tls_failed = 0;            ///< closed: TLS handshake failed
+    std::uint64_t tls_timeout = 0;           ///< closed: no handshake in --tls-handshake-timeout
     std::uint64_t tcp_bytes_in = 0;          ///< bytes read from TCP clients
     std::uint64_t tcp_bytes_out = 0;         ///< bytes written back to TCP clients
     std::uint64_t datagrams_in = 0;          ///< datagrams received
@@ -63,6 +66,9 @@ struct stats {
     std::atomic<std::uint64_t> proxy_malformed{0};
     std::atomic<std::uint64_t> proxy_timeout{0};
     std::atomic<std::uint64_t> proxy_untrusted{0};
+    std::atomic<std::uint64_t> tls_ok{0};
+    std::atomic<std::uint64_t> tls_failed{0};
+    std::atomic<std::uint64_t> tls_timeout{0};
     std::atomic<std::uint64_t> tcp_bytes_in{0};
     std::atomic<std::uint64_t> tcp_bytes_out{0};
     std::atomic<std::uint64_t> datagrams_in{0};

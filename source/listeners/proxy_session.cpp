@@ -3,15 +3,11 @@
 
 #include <chrono>
 #include <string>
-#include <variant>
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/basic_waitable_timer.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
-#include <boost/asio/use_awaitable.hpp>
-
+#include "asio_echo/deadline.hpp"
 #include "asio_echo/endpoint.hpp"
 #include "asio_echo/log.hpp"
+#include "asio_echo/printable.hpp"
 #include "asio_echo/proxy_header.hpp"
 
 namespace asio_echo {
@@ -47,32 +43,26 @@ template <class Executor>
 asio::awaitable<std::optional<proxy::header>, Executor>
 read_header(tcp_socket_on<Executor>& socket, const session_env& env, session_handle& handle,
             const tcp::endpoint& proxy_address, std::vector<unsigned char>& received) {
-    using namespace asio::experimental::awaitable_operators;
-    constexpr auto as_values = asio::as_tuple(asio::use_awaitable_t<Executor>{});
-    asio::basic_waitable_timer<std::chrono::steady_clock,
-                               asio::wait_traits<std::chrono::steady_clock>, Executor>
-        deadline(socket.get_executor(), env.proxy_header_timeout);
+    deadline_on<Executor> deadline(socket.get_executor(), env.proxy_header_timeout);
     received.resize(proxy::max_header_length);
     std::size_t have = 0;
     for (;;) {
         handle.reading.store(true, std::memory_order_relaxed);
-        auto first_done = co_await (
+        auto read = co_await before_deadline(
             socket.async_read_some(asio::buffer(received.data() + have, received.size() - have),
-                                   as_values) ||
-            deadline.async_wait(as_values));
+                                   racing<Executor>),
+            deadline);
         handle.reading.store(false, std::memory_order_relaxed);
-        if (first_done.index() == 1) {
+        if (!read) {
             bump(env.counters.proxy_timeout);
             timeout_lines.log(log_level::warn, [&] {
-                auto ms = env.proxy_header_timeout.count();
                 return "no whole PROXY header from " + text_of(proxy_address) + " within " +
-                       (ms % 1000 == 0 ? std::to_string(ms / 1000) + " s"
-                                       : std::to_string(ms) + " ms") +
+                       seconds_text(env.proxy_header_timeout) +
                        " (--proxy-header-timeout); connection closed";
             });
             co_return std::nullopt;
         }
-        auto [ec, n] = std::get<0>(first_done);
+        auto [ec, n] = *read;
         have += n;
         if (n > 0) {
             handle.touch();

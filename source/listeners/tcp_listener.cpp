@@ -11,6 +11,7 @@
 
 #include "asio_echo/coro.hpp"
 #include "asio_echo/endpoint.hpp"
+#include "asio_echo/listeners/tls_session.hpp"
 
 namespace asio_echo {
 
@@ -117,7 +118,7 @@ asio::awaitable<void> run_accept_loop(asio::ip::tcp::acceptor& acceptor,
         }
         backoff.accepted();
         admission client; // counted while the session runs
-        if (kind == tcp_kind::plain && (!env.access.empty() || env.per_source.limit() > 0)) {
+        if (kind != tcp_kind::proxied && (!env.access.empty() || env.per_source.limit() > 0)) {
             // Who may connect is judged on the address, before anything is read; behind a
             // load balancer, on the address its header names (in the session).
             boost::system::error_code peer_ec;
@@ -141,19 +142,27 @@ asio::awaitable<void> run_accept_loop(asio::ip::tcp::acceptor& acceptor,
             peer = peer_ec ? "?" : format_endpoint(remote.address(), remote.port());
             log(log_level::debug, "tcp connection from " + peer + " accepted");
         }
-        asio::co_spawn(
-            executor, run_tcp_session<Executor>(std::move(socket), env, kind, std::move(client)),
-            [&env, started = std::chrono::steady_clock::now(),
-             peer = std::move(peer)](std::exception_ptr e) {
-                auto lasted = std::chrono::steady_clock::now() - started;
-                env.counters.session_ended(lasted);
-                log_failure{"tcp session", &session_failure_lines}(e);
-                if (!peer.empty()) {
-                    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(lasted);
-                    log(log_level::debug, "tcp connection from " + peer + " closed after " +
-                                              std::to_string(ms.count()) + " ms");
-                }
-            });
+        auto ended = [&env, started = std::chrono::steady_clock::now(),
+                      peer = std::move(peer)](std::exception_ptr e) {
+            auto lasted = std::chrono::steady_clock::now() - started;
+            env.counters.session_ended(lasted);
+            log_failure{"tcp session", &session_failure_lines}(e);
+            if (!peer.empty()) {
+                auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(lasted);
+                log(log_level::debug, "tcp connection from " + peer + " closed after " +
+                                          std::to_string(ms.count()) + " ms");
+            }
+        };
+        if (kind == tcp_kind::tls) {
+            asio::co_spawn(executor,
+                           run_tls_session<Executor>(std::move(socket), env, std::move(client)),
+                           std::move(ended));
+        } else {
+            asio::co_spawn(
+                executor,
+                run_tcp_session<Executor>(std::move(socket), env, kind, std::move(client)),
+                std::move(ended));
+        }
     }
     boost::system::error_code ignored;
     acceptor.close(ignored); // the backlog is empty: new clients are refused from here

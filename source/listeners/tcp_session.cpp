@@ -9,38 +9,13 @@
 
 #include "asio_echo/coro.hpp"
 #include "asio_echo/listeners/proxy_session.hpp"
+#include "asio_echo/listeners/registered_session.hpp"
 
 namespace asio_echo {
 
 namespace asio = boost::asio;
 
 namespace {
-
-/// The registry's view of a session, registered exactly while the session runs (even if it
-/// throws), so that it is counted and reachable by stop() and the idle sweep.
-template <class Socket>
-class registered_session final : public socket_handle<Socket> {
-public:
-    registered_session(Socket& socket, const session_env& env)
-        : socket_handle<Socket>(socket), env_(env), added_(env.connections.add(*this)) {
-        if (added_) {
-            bump(env_.counters.connections_active);
-        }
-    }
-    ~registered_session() {
-        if (added_) {
-            env_.connections.remove(*this);
-            env_.counters.connections_active.fetch_sub(1, std::memory_order_relaxed);
-        }
-    }
-
-    /// False when the server was already stopping: end at once.
-    bool added() const { return added_; }
-
-private:
-    const session_env& env_;
-    bool added_;
-};
 
 /// This thread's read buffer. A session borrows it only between a read and the write that
 /// echoes it, with no co_await in between, so every session of the thread can share it and

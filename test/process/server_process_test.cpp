@@ -179,6 +179,17 @@ const bad_invocation bad_invocations[] = {
     {{"--deny", "300.1.1.1/8"},
      "echo-server: invalid value '300.1.1.1/8' for --deny: not an IPv4 or IPv6 address before "
      "'/'\n"},
+    {{"--tls", "127.0.0.1:0"}, "echo-server: --tls needs --tls-cert and --tls-key\n"},
+    {{"--tls-cert", "server.pem"},
+     "echo-server: --tls-cert needs --tls-key (the certificate's key)\n"},
+    {{"--tls-min-version", "1.1"},
+     "echo-server: invalid value '1.1' for --tls-min-version: expected 1.2 or 1.3\n"},
+    {{"--tls-handshake-timeout", "0"},
+     "echo-server: invalid value '0' for --tls-handshake-timeout: must be above 0 seconds (a "
+     "handshake that never ends would hold a slot)\n"},
+    {{"--tls", "127.0.0.1:0", "--tls-cert", "/nonexistent/server.pem", "--tls-key",
+      "/nonexistent/server.key"},
+     "echo-server: cannot read --tls-cert '/nonexistent/server.pem': No such file or directory\n"},
     {{"--listen", "[fe80::1%nosuchif]:0"},
      "echo-server: invalid endpoint '[fe80::1%nosuchif]:0' for --listen: unknown interface "
      "'nosuchif'\n"},

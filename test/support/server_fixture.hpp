@@ -31,6 +31,8 @@ public:
     /// The real port of the i-th TCP / UDP endpoint.
     std::uint16_t tcp_port(std::size_t i = 0) const { return server_.tcp_endpoints().at(i).port(); }
     std::uint16_t udp_port(std::size_t i = 0) const { return server_.udp_endpoints().at(i).port(); }
+    /// The real port of the i-th --tls endpoint.
+    std::uint16_t tls_port(std::size_t i = 0) const { return server_.tls_endpoints().at(i).port(); }
     /// The real port of the i-th --accept-proxy endpoint.
     std::uint16_t proxy_port(std::size_t i = 0) const {
         return server_.proxy_endpoints().at(i).port();

@@ -113,6 +113,28 @@ BOOST_AUTO_TEST_CASE(accept_proxy_endpoints_trusted_proxies_and_header_timeout_a
     BOOST_TEST(overridden.trusted_proxies.size() == 1u); // not an endpoint: the file's stays
 }
 
+BOOST_AUTO_TEST_CASE(tls_endpoints_files_version_and_timeout_are_read) {
+    auto c = config_of({"--tls", "127.0.0.1:0", "--tls", "[::1]:7443", "--tls-cert", "c.pem",
+                        "--tls-key", "k.pem", "--tls-client-ca", "ca.pem", "--tls-min-version",
+                        "1.3", "--tls-handshake-timeout", "2.5"});
+    BOOST_TEST(c.listen.empty()); // only TLS named: no default --listen beside it
+    BOOST_TEST(c.tls.size() == 2u);
+    BOOST_TEST(format_endpoint(c.tls.at(1)) == "[::1]:7443");
+    BOOST_TEST(c.tls_cert.value() == "c.pem");
+    BOOST_TEST(c.tls_key.value() == "k.pem");
+    BOOST_TEST(c.tls_client_ca.value() == "ca.pem");
+    BOOST_TEST((c.tls_min_version == tls_version::v1_3));
+    BOOST_TEST(c.tls_handshake_timeout.count() == 2500);
+    auto d = config_of({});
+    BOOST_TEST((d.tls_min_version == tls_version::v1_2));
+    BOOST_TEST(d.tls_handshake_timeout.count() == 10000);
+    BOOST_TEST(!d.tls_cert.has_value());
+    config_file file("tls = 127.0.0.1:7443\ntls-cert = /etc/c.pem\ntls-key = /etc/k.pem\n");
+    auto from_file = config_of({"--config", file.path});
+    BOOST_TEST(from_file.tls.size() == 1u);
+    BOOST_TEST(from_file.tls_cert.value() == "/etc/c.pem");
+}
+
 BOOST_AUTO_TEST_CASE(mode_threads_level_and_buffer_are_read) {
     auto c = config_of({"--mode", "upper", "--threads", "3", "--log-level", "debug",
                         "--buffer-size", "4096", "--io-model", "shared"});
@@ -127,9 +149,10 @@ BOOST_AUTO_TEST_CASE(help_and_version_produce_text_and_no_config) {
     auto help = parse({"--help"});
     BOOST_TEST(!help.config);
     BOOST_TEST(help.output.find("Usage: echo-server [OPTIONS]") == 0u);
-    for (const char* option :
-         {"--listen", "--tcp", "--udp", "--mode", "--threads", "--config", "--log-level",
-          "--version", "--accept-proxy", "--trusted-proxy", "--proxy-header-timeout"}) {
+    for (const char* option : {"--listen", "--tcp", "--udp", "--mode", "--threads", "--config",
+                               "--log-level", "--version", "--accept-proxy", "--trusted-proxy",
+                               "--proxy-header-timeout", "--tls", "--tls-cert", "--tls-key",
+                               "--tls-client-ca", "--tls-min-version", "--tls-handshake-timeout"}) {
         BOOST_TEST(help.output.find(option) != std::string::npos, option);
     }
     auto v = parse({"--version"});
@@ -226,6 +249,14 @@ const bad_args bad_arg_cases[] = {
      "comes would hold a slot)"},
     {{"--proxy-header-timeout", "4000"},
      "invalid value '4000' for --proxy-header-timeout: must be 0 to 3600 seconds"},
+    {{"--tls", "127.0.0.1:0"}, "--tls needs --tls-cert and --tls-key"},
+    {{"--tls-key", "k.pem"}, "--tls-key needs --tls-cert (its certificate)"},
+    {{"--tls-client-ca", "ca.pem"}, "--tls-client-ca needs --tls-cert and --tls-key"},
+    {{"--tls-cert", ""}, "invalid value '' for --tls-cert: an empty file name"},
+    {{"--tls-min-version", "TLSv1.3"},
+     "invalid value 'TLSv1.3' for --tls-min-version: expected 1.2 or 1.3"},
+    {{"--tls", "127.0.0.1:99999", "--tls-cert", "c", "--tls-key", "k"},
+     "invalid endpoint '127.0.0.1:99999' for --tls: port 99999 is out of range 0-65535"},
     {{"--threads", "0"}, "invalid value '0' for --threads: must be 1 to 1024"},
     {{"--threads", "two"}, "invalid value 'two' for --threads: not a number"},
     {{"--threads", "-1"}, "invalid value '-1' for --threads: not a number"},
@@ -286,7 +317,8 @@ const char* const number_options[] = {"threads",
                                       "drain-timeout",
                                       "stats-interval",
                                       "max-connections-per-source",
-                                      "proxy-header-timeout"};
+                                      "proxy-header-timeout",
+                                      "tls-handshake-timeout"};
 // One syntax everywhere: plain decimal digits (seconds may add ".digits").
 const char* const not_numbers[] = {"0x10", "1e3", "inf", "nan", " 5",  "+5",   "-5",
                                    "5 ",   "",    "1.",  ".5",  "1,5", "0x1p4"};

@@ -30,6 +30,9 @@ stats_snapshot known_counters() {
     s.proxy_malformed = 16;
     s.proxy_timeout = 17;
     s.proxy_untrusted = 18;
+    s.tls_ok = 19;
+    s.tls_failed = 20;
+    s.tls_timeout = 21;
     s.tcp_bytes_in = 5000;
     s.tcp_bytes_out = 4999;
     s.datagrams_in = 60;
@@ -73,6 +76,10 @@ BOOST_AUTO_TEST_CASE(rendering_of_known_counters_is_valid_and_exact) {
              "echo_proxy_headers_total{result=\"malformed\"} 16",
              "echo_proxy_headers_total{result=\"timeout\"} 17",
              "echo_proxy_headers_total{result=\"untrusted\"} 18",
+             "# TYPE echo_tls_handshakes_total counter",
+             "echo_tls_handshakes_total{result=\"ok\"} 19",
+             "echo_tls_handshakes_total{result=\"failed\"} 20",
+             "echo_tls_handshakes_total{result=\"timeout\"} 21",
              "echo_bytes_received_total{protocol=\"tcp\"} 5000",
              "echo_bytes_received_total{protocol=\"udp\"} 7000",
              "echo_bytes_sent_total{protocol=\"tcp\"} 4999",
@@ -119,7 +126,7 @@ BOOST_AUTO_TEST_CASE(every_family_has_help_and_type_and_counters_end_in_total) {
         }
         BOOST_TEST((name.starts_with("echo_") || name.starts_with("process_")), name);
     }
-    BOOST_TEST(families == 15u);
+    BOOST_TEST(families == 16u);
 }
 
 BOOST_AUTO_TEST_CASE(zero_counters_render_zeros_not_gaps) {

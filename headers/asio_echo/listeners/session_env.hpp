@@ -18,6 +18,8 @@
 
 namespace asio_echo {
 
+class tls_credentials;
+
 /// The executors a session may run on: its thread's io_context, or a strand of an io_context
 /// that several threads run. Concrete types, not any_io_executor: every frame, handler and
 /// socket of an idle connection carries one, so they decide much of its memory.
@@ -37,7 +39,9 @@ struct session_env {
     const access_list& access;          ///< who may connect (--allow, --deny)
     source_counts& per_source;          ///< open connections per client address
     const access_list& trusted_proxies; ///< who may send a PROXY header
-    std::chrono::milliseconds proxy_header_timeout; ///< longest wait for a whole header
+    std::chrono::milliseconds proxy_header_timeout;         ///< longest wait for a whole header
+    tls_credentials* tls = nullptr;                         ///< the TLS context, when TLS is served
+    std::chrono::milliseconds tls_handshake_timeout{10000}; ///< longest a handshake may take
 };
 
 } // namespace asio_echo

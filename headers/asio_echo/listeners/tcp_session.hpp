@@ -13,6 +13,7 @@ namespace asio_echo {
 enum class tcp_kind {
     plain,   ///< the client's bytes at once (--listen, --tcp): a PROXY line is data
     proxied, ///< a PROXY protocol header first (--accept-proxy)
+    tls,     ///< a TLS handshake first (--tls): run_tls_session
 };
 
 /// Echoes everything the peer sends until it half-closes (then shuts down the sending side,

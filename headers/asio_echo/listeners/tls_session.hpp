@@ -1,0 +1,25 @@
+// SPDX-License-Identifier: BSL-1.0
+#pragma once
+// One coroutine per TLS connection: the handshake within --tls-handshake-timeout, then the
+// decrypted bytes echoed back, until the client's close_notify (TLS's half-close).
+
+#include <boost/asio/awaitable.hpp>
+
+#include "asio_echo/listeners/admission.hpp"
+#include "asio_echo/listeners/session_env.hpp"
+
+namespace asio_echo {
+
+/// Echoes over TLS (Asio's ssl::stream on the socket, with the context env.tls holds now):
+/// reads again only once the previous chunk is written (backpressure), at most one TLS
+/// record (16 KiB) at a time. A close_notify from the client is its half-close: everything
+/// read before it has been echoed, then the session sends its own and closes. A TCP FIN
+/// without close_notify ends the session as on TCP. A handshake that fails or does not end in
+/// time closes the connection, counted (echo_tls_handshakes_total) and logged at most once
+/// per 10 s. Holds client, its admission, to its end. Run it on the socket's executor.
+/// Defined for context_executor and strand_executor.
+template <class Executor>
+boost::asio::awaitable<void, Executor> run_tls_session(tcp_socket_on<Executor> socket,
+                                                       const session_env& env, admission client);
+
+} // namespace asio_echo

@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: BSL-1.0
+#include "tls_peer.hpp"
+
+#include <stdexcept>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/x509.h>
+
+namespace asio_echo::test {
+namespace {
+
+std::string openssl_reason() {
+    std::string all;
+    while (auto code = ERR_get_error()) {
+        char text[256];
+        ERR_error_string_n(code, text, sizeof text);
+        all += (all.empty() ? "" : "; ") + std::string(text);
+    }
+    return all.empty() ? "no OpenSSL error queued" : all;
+}
+
+} // namespace
+
+tls_peer::tls_peer(std::uint16_t port, const options& how) {
+    fd_ = ::socket(how.host.find(':') == std::string::npos ? AF_INET : AF_INET6,
+                   SOCK_STREAM | SOCK_CLOEXEC, 0);
+    timeval five{5, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &five, sizeof five);
+    ::setsockopt(fd_, SOL_SOCKET, SO_SNDTIMEO, &five, sizeof five);
+    sockaddr_storage address{};
+    socklen_t length = 0;
+    if (how.host.find(':') == std::string::npos) {
+        auto* in = reinterpret_cast<sockaddr_in*>(&address);
+        in->sin_family = AF_INET;
+        in->sin_port = htons(port);
+        ::inet_pton(AF_INET, how.host.c_str(), &in->sin_addr);
+        length = sizeof *in;
+    } else {
+        auto* in6 = reinterpret_cast<sockaddr_in6*>(&address);
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons(port);
+        ::inet_pton(AF_INET6, how.host.c_str(), &in6->sin6_addr);
+        length = sizeof *in6;
+    }
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&address), length) != 0) {
+        ::close(fd_);
+        throw std::runtime_error("tls_peer: TCP connect failed");
+    }
+    context_ = SSL_CTX_new(TLS_client_method());
+    if (how.max_version) {
+        SSL_CTX_set_max_proto_version(context_, how.max_version);
+    }
+    if (!how.ca.empty()) {
+        SSL_CTX_load_verify_locations(context_, how.ca.c_str(), nullptr);
+        SSL_CTX_set_verify(context_, SSL_VERIFY_PEER, nullptr);
+    }
+    if (!how.cert.empty()) {
+        SSL_CTX_use_certificate_chain_file(context_, how.cert.c_str());
+        SSL_CTX_use_PrivateKey_file(context_, how.key.c_str(), SSL_FILETYPE_PEM);
+    }
+    ssl_ = SSL_new(context_);
+    SSL_set_fd(ssl_, fd_);
+    if (SSL_connect(ssl_) != 1) {
+        handshake_error_ = openssl_reason();
+    }
+}
+
+tls_peer::~tls_peer() {
+    SSL_free(ssl_);
+    SSL_CTX_free(context_);
+    ::close(fd_);
+}
+
+std::string tls_peer::server_common_name() const {
+    X509* cert = SSL_get1_peer_certificate(ssl_);
+    if (!cert) {
+        return "";
+    }
+    char name[256] = {};
+    X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, name, sizeof name);
+    X509_free(cert);
+    return name;
+}
+
+void tls_peer::write_all(const std::string& data) {
+    std::size_t done = 0;
+    while (done < data.size()) {
+        std::size_t written = 0;
+        if (SSL_write_ex(ssl_, data.data() + done, data.size() - done, &written) != 1) {
+            throw std::runtime_error("tls_peer: write failed after " + std::to_string(done) +
+                                     " bytes: " + openssl_reason());
+        }
+        done += written;
+    }
+}
+
+std::string tls_peer::read_exactly(std::size_t n) {
+    std::string data(n, '\0');
+    std::size_t done = 0;
+    while (done < n) {
+        std::size_t got = 0;
+        if (SSL_read_ex(ssl_, data.data() + done, n - done, &got) != 1) {
+            throw std::runtime_error("tls_peer: read failed after " + std::to_string(done) +
+                                     " of " + std::to_string(n) + " bytes: " + openssl_reason());
+        }
+        done += got;
+    }
+    return data;
+}
+
+void tls_peer::send_close_notify() {
+    SSL_shutdown(ssl_); // 0: ours sent, theirs not yet received; reading goes on
+}
+
+std::string tls_peer::read_until_closed() {
+    std::string all;
+    char buffer[16384];
+    for (;;) {
+        std::size_t got = 0;
+        if (SSL_read_ex(ssl_, buffer, sizeof buffer, &got) == 1) {
+            all.append(buffer, got);
+            continue;
+        }
+        closed_cleanly_ = SSL_get_error(ssl_, 0) == SSL_ERROR_ZERO_RETURN;
+        ERR_clear_error();
+        return all;
+    }
+}
+
+void tls_peer::shutdown_tcp_send() {
+    ::shutdown(fd_, SHUT_WR);
+}
+
+} // namespace asio_echo::test
