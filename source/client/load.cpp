@@ -261,7 +261,10 @@ private:
     static void wake(connection& c) {
         boost::system::error_code ignored;
         if (c.secure) {
-            c.read_cancel.emit(asio::cancellation_type::total);
+            // ssl::stream's read passes on terminal cancellation only (its default filter). It
+            // lands in the socket read, where the engine is untouched (a client's read writes
+            // nothing unless the server asks for a key update): the stream stays usable.
+            c.read_cancel.emit(asio::cancellation_type::terminal);
         } else if (c.stream) {
             c.stream->cancel(ignored);
         } else {
