@@ -97,6 +97,38 @@ BOOST_AUTO_TEST_CASE(bad_values_name_the_option_and_the_value) {
     BOOST_TEST(usage_message({"--connect", "nowhere", "x"}).find("nowhere") != std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(tls_options_are_taken_by_every_mode_and_need_tls) {
+    auto plain = *parse({"hello"}).run;
+    BOOST_TEST(!plain.tls.enabled);
+    for (std::string mode : {"", "ping", "load"}) {
+        std::vector<std::string> words{"--tls",     "--tls-ca",   "ca.pem", "--servername",
+                                       "echo.test", "--tls-cert", "c.pem",  "--tls-key",
+                                       "c.key",     "--insecure"};
+        if (!mode.empty()) {
+            words.insert(words.begin(), mode);
+        } else {
+            words.push_back("x");
+        }
+        auto opts = *parse(words).run;
+        BOOST_TEST(opts.tls.enabled, mode);
+        BOOST_TEST(opts.tls.ca_file.value_or("") == "ca.pem");
+        BOOST_TEST(opts.tls.servername.value_or("") == "echo.test");
+        BOOST_TEST(opts.tls.cert_file.value_or("") == "c.pem");
+        BOOST_TEST(opts.tls.key_file.value_or("") == "c.key");
+        BOOST_TEST(opts.tls.insecure);
+    }
+    auto defaults = *parse({"--tls", "x"}).run;
+    BOOST_TEST(!defaults.tls.ca_file);
+    BOOST_TEST(!defaults.tls.servername);
+    BOOST_TEST(!defaults.tls.insecure);
+    BOOST_TEST(usage_message({"--tls-ca", "ca.pem", "x"}) == "--tls-ca needs --tls");
+    BOOST_TEST(usage_message({"--insecure", "x"}) == "--insecure needs --tls");
+    BOOST_TEST(usage_message({"ping", "--tls", "--udp"}) ==
+               "--tls needs TCP: it cannot be used with --udp");
+    BOOST_TEST(usage_message({"--tls", "--tls-key", "k", "x"}) ==
+               "--tls-key needs --tls-cert (the key's certificate)");
+}
+
 BOOST_AUTO_TEST_CASE(help_and_version_are_output_not_errors) {
     auto help = parse({"load", "--help"});
     BOOST_TEST(!help.run);
