@@ -142,8 +142,10 @@ asio::awaitable<void> run_accept_loop(asio::ip::tcp::acceptor& acceptor,
             peer = peer_ec ? "?" : format_endpoint(remote.address(), remote.port());
             log(log_level::debug, "tcp connection from " + peer + " accepted");
         }
-        auto ended = [&env, started = std::chrono::steady_clock::now(),
-                      peer = std::move(peer)](std::exception_ptr e) {
+        // The handler holds the client's admission (its per-source count) to the session's
+        // end, so that the frame of an idle session does not.
+        auto ended = [&env, started = std::chrono::steady_clock::now(), peer = std::move(peer),
+                      client = std::move(client)](std::exception_ptr e) {
             auto lasted = std::chrono::steady_clock::now() - started;
             env.counters.session_ended(lasted);
             log_failure{"tcp session", &session_failure_lines}(e);
@@ -154,14 +156,11 @@ asio::awaitable<void> run_accept_loop(asio::ip::tcp::acceptor& acceptor,
             }
         };
         if (kind == tcp_kind::tls) {
-            asio::co_spawn(executor,
-                           run_tls_session<Executor>(std::move(socket), env, std::move(client)),
+            asio::co_spawn(executor, run_tls_session<Executor>(std::move(socket), env),
                            std::move(ended));
         } else {
-            asio::co_spawn(
-                executor,
-                run_tcp_session<Executor>(std::move(socket), env, kind, std::move(client)),
-                std::move(ended));
+            asio::co_spawn(executor, run_tcp_session<Executor>(std::move(socket), env, kind),
+                           std::move(ended));
         }
     }
     boost::system::error_code ignored;

@@ -3,6 +3,8 @@
 
 #include <span>
 #include <tuple>
+#include <type_traits>
+#include <variant>
 #include <vector>
 
 #include <boost/asio/write.hpp>
@@ -86,21 +88,23 @@ write_rest(tcp_socket_on<Executor>& socket, std::vector<char>& rest, session_han
     co_return ec;
 }
 
-} // namespace
-
-template <class Executor>
-asio::awaitable<void, Executor> run_tcp_session(tcp_socket_on<Executor> socket,
-                                                const session_env& env, tcp_kind kind,
-                                                admission client) {
+/// The session of a kind. A template on it, so that a plain session's frame (what an idle
+/// connection holds) carries nothing of the PROXY step.
+template <tcp_kind Kind, class Executor>
+asio::awaitable<void, Executor> echo_session(tcp_socket_on<Executor> socket,
+                                             const session_env& env) {
     registered_session handle(socket, env);
     if (!handle.added()) {
         co_return; // the server is stopping
     }
     std::vector<char> rest; // what the peer has not taken yet
-    // Behind a load balancer: the client is the one the header names.
-    if (kind == tcp_kind::proxied &&
-        !co_await take_proxy_header(socket, env, handle, client, rest)) {
-        co_return; // counted and logged; closed without an echo
+    // Behind a load balancer: the client is the one the header names, counted to the end.
+    [[maybe_unused]] std::conditional_t<Kind == tcp_kind::proxied, admission, std::monostate>
+        client;
+    if constexpr (Kind == tcp_kind::proxied) {
+        if (!co_await take_proxy_header(socket, env, handle, client, rest)) {
+            co_return; // counted and logged; closed without an echo
+        }
     }
     boost::system::error_code ec;
     socket.non_blocking(true, ec); // reads and writes return would_block instead of waiting
@@ -129,11 +133,20 @@ asio::awaitable<void, Executor> run_tcp_session(tcp_socket_on<Executor> socket,
     socket.close(ec);
 }
 
+} // namespace
+
+template <class Executor>
+asio::awaitable<void, Executor> run_tcp_session(tcp_socket_on<Executor> socket,
+                                                const session_env& env, tcp_kind kind) {
+    if (kind == tcp_kind::proxied) {
+        return echo_session<tcp_kind::proxied>(std::move(socket), env);
+    }
+    return echo_session<tcp_kind::plain>(std::move(socket), env);
+}
+
 template asio::awaitable<void, context_executor>
-run_tcp_session<context_executor>(tcp_socket_on<context_executor>, const session_env&, tcp_kind,
-                                  admission);
+run_tcp_session<context_executor>(tcp_socket_on<context_executor>, const session_env&, tcp_kind);
 template asio::awaitable<void, strand_executor>
-run_tcp_session<strand_executor>(tcp_socket_on<strand_executor>, const session_env&, tcp_kind,
-                                 admission);
+run_tcp_session<strand_executor>(tcp_socket_on<strand_executor>, const session_env&, tcp_kind);
 
 } // namespace asio_echo

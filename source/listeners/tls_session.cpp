@@ -4,7 +4,6 @@
 #include <chrono>
 #include <memory>
 #include <string>
-#include <vector>
 
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/ssl/stream.hpp>
@@ -92,8 +91,7 @@ asio::awaitable<bool, Executor> handshake(Stream& stream, tcp_socket_on<Executor
 
 template <class Executor>
 asio::awaitable<void, Executor> run_tls_session(tcp_socket_on<Executor> socket,
-                                                const session_env& env,
-                                                [[maybe_unused]] admission client) {
+                                                const session_env& env) {
     registered_session handle(socket, env);
     if (!handle.added()) {
         co_return; // the server is stopping
@@ -104,19 +102,21 @@ asio::awaitable<void, Executor> run_tls_session(tcp_socket_on<Executor> socket,
     if (!co_await handshake<Executor>(stream, socket, env, handle)) {
         co_return;
     }
-    std::vector<char> buffer(record_size);
+    // Not zero-filled: a page of it is resident only once a message reached it.
+    auto buffer = std::make_unique_for_overwrite<char[]>(record_size);
     boost::system::error_code ec;
     for (;;) {
         handle.reading.store(true, std::memory_order_relaxed);
         std::size_t n = 0;
-        std::tie(ec, n) = co_await stream.async_read_some(asio::buffer(buffer), nothrow_in_place);
+        std::tie(ec, n) = co_await stream.async_read_some(asio::buffer(buffer.get(), record_size),
+                                                          nothrow_in_place);
         handle.reading.store(false, std::memory_order_relaxed);
         if (ec) {
             break;
         }
         handle.touch();
         bump(env.counters.tcp_bytes_in, n);
-        auto chunk = std::span<char>(buffer.data(), n);
+        auto chunk = std::span<char>(buffer.get(), n);
         apply_transform(env.reply, chunk);
         handle.write_started();
         auto [write_ec, written] =
@@ -138,8 +138,8 @@ asio::awaitable<void, Executor> run_tls_session(tcp_socket_on<Executor> socket,
 }
 
 template asio::awaitable<void, context_executor>
-run_tls_session<context_executor>(tcp_socket_on<context_executor>, const session_env&, admission);
+run_tls_session<context_executor>(tcp_socket_on<context_executor>, const session_env&);
 template asio::awaitable<void, strand_executor>
-run_tls_session<strand_executor>(tcp_socket_on<strand_executor>, const session_env&, admission);
+run_tls_session<strand_executor>(tcp_socket_on<strand_executor>, const session_env&);
 
 } // namespace asio_echo

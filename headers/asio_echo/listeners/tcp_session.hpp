@@ -22,13 +22,12 @@ enum class tcp_kind {
 /// While waiting for the peer the session holds no buffer: it waits for readability, then
 /// reads into its thread's buffer and writes the echo before it waits again; only a write
 /// the peer cannot take at once keeps its unsent rest, on the heap.
-/// A plain session holds client, its admission, to its end; a proxied one first takes the
-/// header (take_proxy_header) and holds the admission of the client that names.
+/// A proxied session first takes the header (take_proxy_header) and holds the admission of
+/// the client it names; a plain one was admitted by its accept loop.
 /// Run it on the socket's executor (a strand when that io_context has several threads).
 /// Defined for context_executor and strand_executor.
 template <class Executor>
 boost::asio::awaitable<void, Executor> run_tcp_session(tcp_socket_on<Executor> socket,
-                                                       const session_env& env, tcp_kind kind,
-                                                       admission client);
+                                                       const session_env& env, tcp_kind kind);
 
 } // namespace asio_echo

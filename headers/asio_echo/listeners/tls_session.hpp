@@ -5,7 +5,6 @@
 
 #include <boost/asio/awaitable.hpp>
 
-#include "asio_echo/listeners/admission.hpp"
 #include "asio_echo/listeners/session_env.hpp"
 
 namespace asio_echo {
@@ -16,10 +15,10 @@ namespace asio_echo {
 /// read before it has been echoed, then the session sends its own and closes. A TCP FIN
 /// without close_notify ends the session as on TCP. A handshake that fails or does not end in
 /// time closes the connection, counted (echo_tls_handshakes_total) and logged at most once
-/// per 10 s. Holds client, its admission, to its end. Run it on the socket's executor.
+/// per 10 s. Run it on the socket's executor.
 /// Defined for context_executor and strand_executor.
 template <class Executor>
 boost::asio::awaitable<void, Executor> run_tls_session(tcp_socket_on<Executor> socket,
-                                                       const session_env& env, admission client);
+                                                       const session_env& env);
 
 } // namespace asio_echo
