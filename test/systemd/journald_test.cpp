@@ -43,7 +43,7 @@ BOOST_AUTO_TEST_CASE(matching_journal_stream_prefixes_each_line_with_its_priorit
     BOOST_TEST(*tcp == "<5>listening tcp 127.0.0.1:" + port);
     BOOST_TEST(*udp == "<5>listening udp 127.0.0.1:" + port);
     server.send_signal(SIGTERM);
-    BOOST_REQUIRE_EQUAL(server.wait_exit(10s).value_or(-1), 0);
+    BOOST_REQUIRE_EQUAL(server.wait_exit(30s).value_or(-1), 0);
     BOOST_TEST(server.err().find("<5>received SIGTERM, stopping\n") != std::string::npos,
                server.err());
     // Every line carries a priority.
@@ -56,6 +56,8 @@ BOOST_AUTO_TEST_CASE(matching_journal_stream_prefixes_each_line_with_its_priorit
     }
 }
 
+// The exits are given 30 s: what is checked here is the log's form; under TSan on two busy
+// cores a start and a stop together once took over 10 s.
 BOOST_AUTO_TEST_CASE(journal_stream_of_another_file_leaves_lines_unprefixed) {
     child_process server(server_path, {"--listen", "127.0.0.1:0", "--threads", "1"},
                          {"JOURNAL_STREAM=1:1"});
@@ -64,5 +66,5 @@ BOOST_AUTO_TEST_CASE(journal_stream_of_another_file_leaves_lines_unprefixed) {
     // stderr is a pipe, not a terminal: no time stamp either.
     BOOST_TEST(*tcp == "notice: listening tcp 127.0.0.1:" + std::to_string(port_of(*tcp)));
     server.send_signal(SIGTERM);
-    BOOST_TEST(server.wait_exit(10s).value_or(-1) == 0);
+    BOOST_TEST(server.wait_exit(30s).value_or(-1) == 0);
 }
