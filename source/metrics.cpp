@@ -61,6 +61,15 @@ public:
         family(name, type, help);
         sample(name, {}, value);
     }
+    /// One family with a sample per value of one label, in the order given.
+    void labelled(std::string_view name, std::string_view type, std::string_view help,
+                  std::string_view label,
+                  std::initializer_list<std::pair<std::string_view, std::uint64_t>> samples) {
+        family(name, type, help);
+        for (auto [value, count] : samples) {
+            sample(name, std::string(label) + "=\"" + std::string(value) + "\"", count);
+        }
+    }
     std::string take() { return std::move(text_); }
 
 private:
@@ -84,38 +93,33 @@ std::string render_metrics(const stats_snapshot& s, const metrics_info& info) {
     out.single("echo_connections_timed_out_total", "counter",
                "TCP connections closed by --idle-timeout or --write-timeout.",
                s.connections_timed_out);
-    out.family("echo_connections_refused_total", "counter",
-               "TCP connections closed at once, before anything was read.");
-    out.sample("echo_connections_refused_total", "reason=\"denied\"", s.refused_denied);
-    out.sample("echo_connections_refused_total", "reason=\"per_source\"", s.refused_per_source);
-    out.family("echo_proxy_headers_total", "counter",
-               "PROXY protocol headers on --accept-proxy endpoints, by outcome.");
-    out.sample("echo_proxy_headers_total", "result=\"ok\"", s.proxy_ok);
-    out.sample("echo_proxy_headers_total", "result=\"malformed\"", s.proxy_malformed);
-    out.sample("echo_proxy_headers_total", "result=\"timeout\"", s.proxy_timeout);
-    out.sample("echo_proxy_headers_total", "result=\"untrusted\"", s.proxy_untrusted);
-    out.family("echo_tls_handshakes_total", "counter",
-               "TLS handshakes on --tls endpoints, by outcome.");
-    out.sample("echo_tls_handshakes_total", "result=\"ok\"", s.tls_ok);
-    out.sample("echo_tls_handshakes_total", "result=\"failed\"", s.tls_failed);
-    out.sample("echo_tls_handshakes_total", "result=\"timeout\"", s.tls_timeout);
+    out.labelled("echo_connections_refused_total", "counter",
+                 "TCP connections closed at once, before anything was read.", "reason",
+                 {{"denied", s.refused_denied}, {"per_source", s.refused_per_source}});
+    out.labelled("echo_proxy_headers_total", "counter",
+                 "PROXY protocol headers on --accept-proxy endpoints, by outcome.", "result",
+                 {{"ok", s.proxy_ok},
+                  {"malformed", s.proxy_malformed},
+                  {"timeout", s.proxy_timeout},
+                  {"untrusted", s.proxy_untrusted}});
+    out.labelled("echo_tls_handshakes_total", "counter",
+                 "TLS handshakes on --tls endpoints, by outcome.", "result",
+                 {{"ok", s.tls_ok}, {"failed", s.tls_failed}, {"timeout", s.tls_timeout}});
 
-    out.family("echo_bytes_received_total", "counter", "Payload bytes received.");
-    out.sample("echo_bytes_received_total", "protocol=\"tcp\"", s.tcp_bytes_in);
-    out.sample("echo_bytes_received_total", "protocol=\"udp\"", s.udp_bytes_in);
-    out.family("echo_bytes_sent_total", "counter", "Payload bytes echoed back.");
-    out.sample("echo_bytes_sent_total", "protocol=\"tcp\"", s.tcp_bytes_out);
-    out.sample("echo_bytes_sent_total", "protocol=\"udp\"", s.udp_bytes_out);
+    out.labelled("echo_bytes_received_total", "counter", "Payload bytes received.", "protocol",
+                 {{"tcp", s.tcp_bytes_in}, {"udp", s.udp_bytes_in}});
+    out.labelled("echo_bytes_sent_total", "counter", "Payload bytes echoed back.", "protocol",
+                 {{"tcp", s.tcp_bytes_out}, {"udp", s.udp_bytes_out}});
 
     out.single("echo_datagrams_received_total", "counter",
                "UDP datagrams received, dropped ones included.", s.datagrams_in);
     out.single("echo_datagrams_sent_total", "counter", "UDP datagrams answered.", s.datagrams_out);
-    out.family("echo_datagrams_dropped_total", "counter", "UDP datagrams dropped unanswered.");
-    for (auto [reason, count] :
-         {std::pair{"reflection_guard", s.dropped_guard}, std::pair{"rate_limit", s.dropped_rate},
-          std::pair{"oversize", s.dropped_oversize}, std::pair{"denied", s.dropped_denied}}) {
-        out.sample("echo_datagrams_dropped_total", std::string("reason=\"") + reason + "\"", count);
-    }
+    out.labelled("echo_datagrams_dropped_total", "counter", "UDP datagrams dropped unanswered.",
+                 "reason",
+                 {{"reflection_guard", s.dropped_guard},
+                  {"rate_limit", s.dropped_rate},
+                  {"oversize", s.dropped_oversize},
+                  {"denied", s.dropped_denied}});
     out.single("echo_datagram_errors_total", "counter", "UDP receive or send failures.",
                s.datagram_errors);
 

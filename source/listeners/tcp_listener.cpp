@@ -11,6 +11,7 @@
 
 #include "asio_echo/coro.hpp"
 #include "asio_echo/endpoint.hpp"
+#include "asio_echo/listeners/admission.hpp"
 #include "asio_echo/listeners/tls_session.hpp"
 
 namespace asio_echo {

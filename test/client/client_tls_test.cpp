@@ -13,7 +13,6 @@
 #include <regex>
 #include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "child_process.hpp"
@@ -93,25 +92,9 @@ run_result client(std::vector<std::string> args) {
     return run_program(ECHO_CLIENT_PATH, args);
 }
 
-/// Runs echo-client with input on its stdin, written from a second thread while this one
-/// collects stdout (a full-duplex copy needs both sides moving).
-run_result client_with_input(std::vector<std::string> args, const std::string& input) {
-    child_process child(ECHO_CLIENT_PATH, args, {}, true);
-    std::thread writer([&] {
-        try {
-            child.write_stdin(input);
-        } catch (const std::exception&) {
-            // The child exited before reading everything; its exit code tells why.
-        }
-        child.close_stdin();
-    });
-    auto code = child.wait_exit(30s);
-    if (!code) {
-        child.send_signal(SIGKILL); // unblocks the writer (EPIPE); the destructor reaps
-    }
-    writer.join();
-    BOOST_REQUIRE_MESSAGE(code, "echo-client did not exit within 30 s");
-    return {*code, child.out(), child.err()};
+/// Runs echo-client with input on its stdin (run_with_input).
+run_result client_with_input(const std::vector<std::string>& args, const std::string& input) {
+    return run_with_input(ECHO_CLIENT_PATH, args, input);
 }
 
 std::vector<std::string> lines_of(const std::string& text) {

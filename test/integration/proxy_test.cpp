@@ -37,25 +37,6 @@ server_config proxied_config(mode m = mode::echo) {
     return config;
 }
 
-/// What the server sends before it closes (EOF or reset): "" for a connection it closed
-/// without an echo.
-std::string bytes_until_closed(plain_socket& client) {
-    std::string got;
-    for (;;) {
-        std::optional<std::string> some;
-        try {
-            some = client.receive_some();
-        } catch (const std::runtime_error&) {
-            return got; // reset
-        }
-        BOOST_REQUIRE_MESSAGE(some, "still open after the timeout, " << got.size() << " bytes in");
-        if (some->empty()) {
-            return got;
-        }
-        got += *some;
-    }
-}
-
 /// A client of the proxy endpoint, from source, that sends header then payload, as one
 /// segment, and reads the echo of payload.
 std::string echo_through(std::uint16_t port, const std::string& header, const std::string& payload,
@@ -68,7 +49,7 @@ std::string echo_through(std::uint16_t port, const std::string& header, const st
     } catch (const std::runtime_error&) {
         // The server closed first (a refused client): what it sent before is what counts.
     }
-    return bytes_until_closed(client);
+    return client.receive_until_closed();
 }
 
 /// Sends data one byte per send() with TCP_NODELAY: on loopback each goes out as a segment
@@ -111,7 +92,7 @@ BOOST_AUTO_TEST_CASE(a_v2_header_with_tlvs_sent_one_byte_per_segment_is_taken) {
     auto more = random_bytes(1 << 20, 2);
     client.send_all(more);
     client.shutdown_send();
-    BOOST_TEST((bytes_until_closed(client) == more), "seed 2");
+    BOOST_TEST((client.receive_until_closed() == more), "seed 2");
     BOOST_TEST(server.get().counters().proxy_ok == 1u);
 }
 
@@ -180,7 +161,7 @@ BOOST_DATA_TEST_CASE(a_malformed_header_closes_without_an_echo_and_is_counted,
     } catch (const std::runtime_error&) {
         // Closed while we were still sending: as good as reading nothing.
     }
-    BOOST_TEST(bytes_until_closed(client) == "");
+    BOOST_TEST(client.receive_until_closed() == "");
     BOOST_TEST(eventually([&] { return server.get().counters().proxy_malformed == 1; }, 5s));
     BOOST_TEST(server.get().counters().proxy_ok == 0u);
     BOOST_TEST(server.get().counters().tcp_bytes_out == 0u);
@@ -193,7 +174,7 @@ BOOST_AUTO_TEST_CASE(a_header_cut_short_by_the_clients_fin_is_malformed) {
     client.set_timeout(5s);
     client.send_all(header.substr(0, 20));
     client.shutdown_send();
-    BOOST_TEST(bytes_until_closed(client) == "");
+    BOOST_TEST(client.receive_until_closed() == "");
     BOOST_TEST(eventually([&] { return server.get().counters().proxy_malformed == 1; }, 5s));
 }
 
@@ -207,8 +188,8 @@ BOOST_AUTO_TEST_CASE(no_whole_header_within_the_timeout_closes_the_connection) {
     stalled.set_timeout(5s);
     stalled.send_all("PROXY TCP4 203.0.113.7 ");
     auto started = std::chrono::steady_clock::now();
-    BOOST_TEST(bytes_until_closed(silent) == "");
-    BOOST_TEST(bytes_until_closed(stalled) == "");
+    BOOST_TEST(silent.receive_until_closed() == "");
+    BOOST_TEST(stalled.receive_until_closed() == "");
     auto waited = std::chrono::steady_clock::now() - started;
     BOOST_TEST(waited < 4s, "closed after the 5 s read timeout, not the header timeout");
     BOOST_TEST(eventually([&] { return server.get().counters().proxy_timeout == 2; }, 5s));
@@ -263,7 +244,7 @@ BOOST_AUTO_TEST_CASE(connections_per_source_are_counted_on_the_address_the_heade
     BOOST_TEST(server.get().counters().refused_per_source == 1u);
     // Once the first one ends, its client may come back.
     held.shutdown_send();
-    BOOST_TEST(bytes_until_closed(held) == "");
+    BOOST_TEST(held.receive_until_closed() == "");
     BOOST_TEST(eventually([&] { return server.get().connections() == 0; }, 5s));
     BOOST_TEST(echo_through(port, first, "again") == "again");
 }
@@ -276,7 +257,7 @@ BOOST_AUTO_TEST_CASE(a_plain_endpoint_echoes_a_proxy_line_as_data) {
     client.set_timeout(5s);
     client.send_all(v1 + v2_header);
     client.shutdown_send();
-    BOOST_TEST((bytes_until_closed(client) == v1 + v2_header));
+    BOOST_TEST((client.receive_until_closed() == v1 + v2_header));
     BOOST_TEST(server.get().counters().proxy_ok == 0u);
 }
 
@@ -289,7 +270,7 @@ BOOST_AUTO_TEST_CASE(a_stop_closes_a_connection_still_waiting_for_its_header) {
     waiting.send_all("PROXY ");
     BOOST_REQUIRE(eventually([&] { return server.get().connections() == 1; }, 5s));
     server.get().stop();
-    BOOST_TEST(bytes_until_closed(waiting) == "");
+    BOOST_TEST(waiting.receive_until_closed() == "");
     server.get().wait();
     BOOST_TEST(server.get().counters().proxy_timeout == 0u);
 }

@@ -5,6 +5,7 @@
 #include <csignal>
 #include <cstring>
 #include <stdexcept>
+#include <thread>
 
 #include <fcntl.h>
 #include <poll.h>
@@ -222,6 +223,28 @@ run_result run_program(const std::string& program, const std::vector<std::string
     auto code = child.wait_exit(std::chrono::seconds(10));
     if (!code) {
         throw std::runtime_error(program + " did not exit within 10 s");
+    }
+    return {*code, child.out(), child.err()};
+}
+
+run_result run_with_input(const std::string& program, const std::vector<std::string>& args,
+                          const std::string& input) {
+    child_process child(program, args, {}, true);
+    std::thread writer([&] {
+        try {
+            child.write_stdin(input);
+        } catch (const std::exception&) {
+            // The child exited before reading everything; its exit code tells why.
+        }
+        child.close_stdin();
+    });
+    auto code = child.wait_exit(std::chrono::seconds(30));
+    if (!code) {
+        child.send_signal(SIGKILL); // unblocks the writer (EPIPE); the destructor reaps
+    }
+    writer.join();
+    if (!code) {
+        throw std::runtime_error(program + " did not exit within 30 s");
     }
     return {*code, child.out(), child.err()};
 }

@@ -108,4 +108,10 @@ struct run_result {
 run_result run_program(const std::string& program, const std::vector<std::string>& args,
                        const std::vector<std::string>& extra_env = {});
 
+/// Runs a program to completion (30 s deadline, then SIGKILL and std::runtime_error) with input
+/// on its stdin, written from a second thread while this one collects its output: a
+/// full-duplex copy (echo-client's stream mode) needs both sides moving.
+run_result run_with_input(const std::string& program, const std::vector<std::string>& args,
+                          const std::string& input);
+
 } // namespace asio_echo::test

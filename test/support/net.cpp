@@ -188,6 +188,21 @@ std::string plain_socket::receive_until_eof() {
     }
 }
 
+std::string plain_socket::receive_until_closed() {
+    std::string all;
+    char buffer[65536];
+    for (;;) {
+        auto got = ::recv(fd_, buffer, sizeof buffer, 0);
+        if (got == 0 || (got < 0 && errno == ECONNRESET)) {
+            return all;
+        }
+        if (got < 0) {
+            fail("recv after " + std::to_string(all.size()) + " bytes");
+        }
+        all.append(buffer, static_cast<std::size_t>(got));
+    }
+}
+
 void plain_socket::shutdown_send() {
     if (::shutdown(fd_, SHUT_WR) != 0) {
         fail("shutdown");

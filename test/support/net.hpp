@@ -49,6 +49,10 @@ public:
     /// Receives until EOF; throws on error or timeout.
     std::string receive_until_eof();
 
+    /// What the peer sends before it closes, with EOF or a reset ("" for a connection closed
+    /// without an answer); throws on another error or a timeout.
+    std::string receive_until_closed();
+
     /// Shuts down the sending side (TCP half-close).
     void shutdown_send();
 

@@ -4,7 +4,6 @@
 // balancer sends before its client's bytes, read within --proxy-header-timeout, and the
 // client it names judged as a direct one would be.
 
-#include <optional>
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>

@@ -4,7 +4,6 @@
 
 #include <boost/asio/awaitable.hpp>
 
-#include "asio_echo/listeners/admission.hpp"
 #include "asio_echo/listeners/session_env.hpp"
 
 namespace asio_echo {
