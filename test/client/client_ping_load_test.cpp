@@ -373,8 +373,12 @@ BOOST_AUTO_TEST_CASE(further_signals_while_stopping_do_not_lose_the_report) {
                             {"load", "--connect", at(to_sink ? sink.port() : server.tcp_port()),
                              "--size", "65536", "--pipeline", "16", "--connections", "4",
                              "--duration", "10"});
-        // Signals are handled once traffic flows: wait for the server to receive some.
-        BOOST_TEST_REQUIRE(eventually([&] { return received() > before; }, 5000ms));
+        // Signals are handled once traffic flows: wait for the server to receive some. From the
+        // server, wait for more than the first windows (4 connections x 16 x 64 KiB): a
+        // connection sends beyond its window only after a reply completed, so the run has one
+        // to report and exits 0 (a signal before any reply is exit 1, rightly).
+        auto enough = before + (to_sink ? 0 : 4ull * 16 * 65536);
+        BOOST_TEST_REQUIRE(eventually([&] { return received() > enough; }, 5000ms));
         child.send_signal(signal_number);
         std::optional<int> code;
         // Another signal every 20 ms until it exits (bounded by the deadline).
