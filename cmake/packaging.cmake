@@ -66,7 +66,8 @@ install(CODE "
                \"\${_staged}/echo-server@.service\"
                \"${PROJECT_SOURCE_DIR}/systemd/echo-server.socket\"
                \"${PROJECT_SOURCE_DIR}/systemd/echo-server-metrics.socket\"
-               \"${PROJECT_SOURCE_DIR}/systemd/echo-server-proxy.socket\")
+               \"${PROJECT_SOURCE_DIR}/systemd/echo-server-proxy.socket\"
+               \"${PROJECT_SOURCE_DIR}/systemd/echo-server-tls.socket\")
 ")
 install(FILES ${PROJECT_SOURCE_DIR}/systemd/echo-server.conf
         DESTINATION ${ASIO_ECHO_CONFIG_DIR})

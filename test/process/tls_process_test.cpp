@@ -138,3 +138,39 @@ BOOST_AUTO_TEST_CASE(a_certificate_file_without_a_certificate_exits_64_naming_it
                                    "' does not match the certificate in --tls-cert '" +
                                    pki.server_cert + "'\n");
 }
+
+BOOST_AUTO_TEST_CASE(a_passed_socket_named_tls_serves_tls_and_the_echo_one_stays_plain) {
+    sd::temp_dir dir;
+    test_pki pki(dir.path());
+    sd::bound_socket echo(true, "127.0.0.1");
+    sd::bound_socket tls(true, "127.0.0.1");
+    // As systemd passes echo-server.socket's and echo-server-tls.socket's descriptors.
+    sd::activated_child server(
+        server_path, {"--threads", "1", "--tls-cert", pki.server_cert, "--tls-key", pki.server_key},
+        {echo.fd, tls.fd}, {"LISTEN_FDS=2", "LISTEN_FDNAMES=echo:tls"});
+    auto line = server.wait_for_stderr_line("listening tls ", 10s);
+    BOOST_REQUIRE_MESSAGE(line, server.err());
+    BOOST_TEST(*line == "notice: listening tls 127.0.0.1:" + std::to_string(tls.port));
+    tls_peer peer(tls.port, {pki.ca_cert, "", "", 0});
+    BOOST_REQUIRE_MESSAGE(peer.handshake_error().empty(), peer.handshake_error());
+    auto data = all_byte_values();
+    peer.write_all(data);
+    BOOST_TEST(peer.read_exactly(data.size()) == data);
+    // The echo socket is plain: a ClientHello's first bytes there are data, echoed.
+    auto plain = plain_socket::tcp("127.0.0.1", echo.port);
+    plain.send_all("\x16\x03\x01");
+    BOOST_TEST(plain.receive_exactly(3) == "\x16\x03\x01");
+    server.send_signal(SIGTERM);
+    BOOST_TEST(server.wait_exit(10s).value_or(-1) == 0, server.err());
+}
+
+BOOST_AUTO_TEST_CASE(a_passed_socket_named_tls_without_a_certificate_exits_64_saying_so) {
+    sd::bound_socket tls(true, "127.0.0.1");
+    sd::activated_child server(server_path, {"--threads", "1"}, {tls.fd},
+                               {"LISTEN_FDS=1", "LISTEN_FDNAMES=tls"});
+    auto code = server.wait_exit(10s);
+    BOOST_REQUIRE(code.has_value());
+    BOOST_TEST(*code == 64);
+    BOOST_TEST(server.err() == "echo-server: a socket named 'tls' was passed, but no --tls-cert "
+                               "and --tls-key were given\n");
+}

@@ -32,6 +32,7 @@ const std::string standalone_path = source_dir + "/systemd/echo-server-standalon
 const std::string template_path = source_dir + "/systemd/echo-server@.service";
 const std::string metrics_socket_path = source_dir + "/systemd/echo-server-metrics.socket";
 const std::string proxy_socket_path = source_dir + "/systemd/echo-server-proxy.socket";
+const std::string tls_socket_path = source_dir + "/systemd/echo-server-tls.socket";
 
 /// The directive and section lines of a unit, in order: no comments, no blank lines.
 std::vector<std::string> directives(const std::string& text) {
@@ -105,18 +106,32 @@ BOOST_AUTO_TEST_CASE(proxy_socket_passes_a_loopback_socket_named_proxy_to_the_ec
     BOOST_TEST(directive(text, "WantedBy") == "sockets.target");
 }
 
+BOOST_AUTO_TEST_CASE(tls_socket_passes_a_socket_named_tls_on_port_7443_to_the_echo_service) {
+    auto text = read_file(tls_socket_path);
+    // Both families, as port 7; not enabled by the package (a certificate comes first).
+    BOOST_TEST(directive(text, "ListenStream") == "[::]:7443");
+    BOOST_TEST(directive(text, "BindIPv6Only") == "both");
+    BOOST_TEST(directive(text, "FileDescriptorName") == "tls");
+    BOOST_TEST(directive(text, "Service") == "echo-server.service");
+    BOOST_TEST(directive(text, "Accept") == "<unset>");
+    BOOST_TEST(directive(text, "WantedBy") == "sockets.target");
+    // What the comment tells an administrator to set is what the server reads.
+    BOOST_TEST(text.find("#   tls-cert = /etc/echo-server/tls/cert.pem") != std::string::npos);
+    BOOST_TEST(text.find("#   tls-key = /etc/echo-server/tls/key.pem") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(systemd_analyze_verifies_the_template_and_the_metrics_socket,
                      *boost::unit_test::precondition(program_installed{"systemd-analyze"})) {
     temp_dir dir;
     for (const auto* name : {"echo-server@.service", "echo-server.service", "echo-server.socket",
                              "echo-server-metrics.socket", "echo-server-proxy.socket",
-                             "echo-server-standalone.service"}) {
+                             "echo-server-tls.socket", "echo-server-standalone.service"}) {
         stage_unit(source_dir, name, server_path, dir);
     }
     child_process verify("/bin/sh", {"-c",
                                      "cd \"$0\" && exec systemd-analyze verify --man=no "
                                      "./echo-server@.service ./echo-server-metrics.socket "
-                                     "./echo-server-proxy.socket",
+                                     "./echo-server-proxy.socket ./echo-server-tls.socket",
                                      dir.path()});
     auto code = verify.wait_exit(60s);
     BOOST_REQUIRE_MESSAGE(code, "systemd-analyze verify did not finish within 60 s");

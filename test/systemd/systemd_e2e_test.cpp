@@ -47,6 +47,8 @@
 #include "net.hpp"
 #include "package_layout.hpp"
 #include "sd_helpers.hpp"
+#include "test_pki.hpp"
+#include "tls_peer.hpp"
 
 using namespace asio_echo::test;
 using namespace asio_echo::test::sd;
@@ -689,6 +691,70 @@ bool host_can_boot_a_container() {
     return true;
 }
 
+/// echo-server-tls.socket set up as its comment says, used and rotated; then taken away
+/// again (the config's TLS lines removed, the socket stopped).
+void check_tls_socket(const booted_container& box, const std::string& scratch) {
+    test_pki pki(scratch);
+    auto in_box = [&](const std::string& script) {
+        auto r = box.run({"/bin/sh", "-ec", script});
+        BOOST_REQUIRE_MESSAGE(r.code == 0, script << ":\n" << r.out << r.err);
+    };
+    in_box("getent group ssl-cert >/dev/null || groupadd --system ssl-cert; "
+           "install -d -m 0755 /etc/echo-server/tls");
+    fs::copy_file(pki.server_cert, box.path("/etc/echo-server/tls/cert.pem"));
+    fs::copy_file(pki.server_key, box.path("/etc/echo-server/tls/key.pem"));
+    in_box("chmod 0644 /etc/echo-server/tls/cert.pem; "
+           "chgrp ssl-cert /etc/echo-server/tls/key.pem; chmod 0640 /etc/echo-server/tls/key.pem; "
+           "install -d /etc/systemd/system/echo-server.service.d; "
+           "printf '[Service]\\nSupplementaryGroups=ssl-cert\\n' "
+           ">/etc/systemd/system/echo-server.service.d/tls.conf; "
+           "printf 'tls-cert = /etc/echo-server/tls/cert.pem\\n"
+           "tls-key = /etc/echo-server/tls/key.pem\\n' >>" +
+           std::string(packaged::config) +
+           "; systemctl daemon-reload; systemctl stop echo-server.service; "
+           "systemctl start echo-server-tls.socket");
+
+    // From this host, as a user would: verified against the test CA, the first client
+    // starting the service with both sockets.
+    auto hello = run_program(client_path, {"--connect", "127.0.0.1:7443", "--tls", "--tls-ca",
+                                           pki.ca_cert, "--timeout", "10", "hello over tls"});
+    BOOST_TEST(hello.code == 0,
+               "echo-client --tls: "
+                   << hello.err << "\njournal:\n"
+                   << box.run({"journalctl", "-u", "echo-server", "--no-pager", "-n", "20"}).out);
+    BOOST_TEST(hello.out == "hello over tls\n");
+    BOOST_TEST(eventually(10s, [&] { return journal_has(box, "listening tls [::]:7443"); }),
+               "no 'listening tls [::]:7443' line in the journal");
+    check_echo("beside the TLS socket");
+
+    // Rotation: the same files rewritten (owner and mode kept), then reload.
+    tls_peer open(7443, {pki.ca_cert, "", "", 0});
+    BOOST_REQUIRE_MESSAGE(open.handshake_error().empty(), open.handshake_error());
+    BOOST_TEST(open.server_common_name() == "echo-server");
+    auto pid = box.property("echo-server", "MainPID");
+    pki.issue_server(scratch + "/rotated.pem", scratch + "/rotated.key", "rotated");
+    write_file(box.path("/etc/echo-server/tls/cert.pem"), read_file(scratch + "/rotated.pem"));
+    write_file(box.path("/etc/echo-server/tls/key.pem"), read_file(scratch + "/rotated.key"));
+    auto reload = box.run({"systemctl", "reload", "echo-server"});
+    BOOST_TEST(reload.code == 0, "systemctl reload: " << reload.err);
+    BOOST_TEST(eventually(10s,
+                          [&] {
+                              return journal_has(box, "re-read the TLS certificate "
+                                                      "'/etc/echo-server/tls/cert.pem'");
+                          }),
+               "no TLS reload line in the journal");
+    BOOST_TEST(box.property("echo-server", "MainPID") == pid);
+    tls_peer fresh(7443, {pki.ca_cert, "", "", 0});
+    BOOST_TEST(fresh.server_common_name() == "rotated");
+    open.write_all("still open");
+    BOOST_TEST(open.read_exactly(10) == "still open");
+
+    // Back as installed: no TLS socket, no TLS lines (the standalone service is not given
+    // the group); the next step restarts the service.
+    in_box("systemctl stop echo-server-tls.socket; sed -i '/^tls-/d' " +
+           std::string(packaged::config));
+}
+
 } // namespace
 
 BOOST_AUTO_TEST_CASE(installed_deb_serves_port_7_under_a_booted_systemd) {
@@ -871,6 +937,21 @@ BOOST_AUTO_TEST_CASE(installed_deb_serves_port_7_under_a_booted_systemd) {
         BOOST_TEST(box.run({"systemctl", "stop", "echo-server-proxy.socket"}).code == 0);
         step("checked echo-server-proxy.socket: passed as 'proxy' when its first client started "
              "the service, a v1 header taken and the payload echoed, port 7 plain");
+    }
+
+    // Over TLS, as echo-server-tls.socket's comment says to set it up: the key readable by
+    // the group ssl-cert only, that group given to the transient user in a drop-in, the files
+    // named in the config. Rotation is `systemctl reload`: the files are read in place, so
+    // new connections get the new certificate while an open one goes on.
+    if (auto busy = port_in_use(7443)) {
+        BOOST_TEST_MESSAGE("not checking echo-server-tls.socket: port 7443 is taken on this "
+                           "host ("
+                           << *busy << ")");
+    } else {
+        check_tls_socket(box, dir.path());
+        step("checked echo-server-tls.socket: the key readable by ssl-cert only, "
+             "SupplementaryGroups=ssl-cert, echo-client --tls verified and echoed, "
+             "systemctl reload rotated the certificate under an open connection");
     }
 
     // Restart: a new process serves the same sockets.
