@@ -97,8 +97,7 @@ public:
 
     bound_sockets bind_all() {
         adopt_passed_sockets();
-        if (!bound_.tcp.empty() || !bound_.proxy.empty() || !bound_.tls.empty() ||
-            !bound_.udp.empty() || bound_.metrics) {
+        if (bound_.socket_activated) {
             // Socket-activated: the service manager chose the endpoints, the metrics one too.
             note_ignored_metrics();
             return std::move(bound_);
@@ -123,6 +122,12 @@ public:
         }
         for (const auto& ep : config_.tls) {
             bind_copies("tls", {resolve(ep), ep.port}, bound_.tls, bound_.tls_endpoints);
+        }
+        for (const auto& ep : config_.websocket) {
+            bind_copies("ws", {resolve(ep), ep.port}, bound_.ws, bound_.ws_endpoints);
+        }
+        for (const auto& ep : config_.websocket_tls) {
+            bind_copies("wss", {resolve(ep), ep.port}, bound_.wss, bound_.wss_endpoints);
         }
         for (const auto& ep : config_.udp) {
             bind_udp({resolve(ep), ep.port});
@@ -213,14 +218,21 @@ private:
                     // echo-server-metrics.socket: FileDescriptorName=metrics.
                     bound_.metrics_endpoint = acceptor->local_endpoint(ec);
                     bound_.metrics = std::move(acceptor);
-                } else if (!ec && passed.name == "tls") {
-                    // echo-server-tls.socket: FileDescriptorName=tls.
+                } else if (!ec && (passed.name == "tls" || passed.name == "wss")) {
+                    // echo-server-tls.socket: FileDescriptorName=tls (wss: WebSocket over it).
                     if (!config_.tls_cert) {
-                        throw usage_error("a socket named 'tls' was passed, but no --tls-cert "
-                                          "and --tls-key were given");
+                        throw usage_error("a socket named '" + passed.name +
+                                          "' was passed, but no --tls-cert and --tls-key were "
+                                          "given");
                     }
-                    bound_.tls_endpoints.push_back(acceptor->local_endpoint(ec));
-                    bound_.tls.push_back(std::move(acceptor));
+                    bool ws = passed.name == "wss";
+                    (ws ? bound_.wss_endpoints : bound_.tls_endpoints)
+                        .push_back(acceptor->local_endpoint(ec));
+                    (ws ? bound_.wss : bound_.tls).push_back(std::move(acceptor));
+                } else if (!ec && passed.name == "ws") {
+                    // echo-server-ws.socket: FileDescriptorName=ws.
+                    bound_.ws_endpoints.push_back(acceptor->local_endpoint(ec));
+                    bound_.ws.push_back(std::move(acceptor));
                 } else if (!ec && passed.name == "proxy") {
                     // echo-server-proxy.socket: FileDescriptorName=proxy, behind a balancer.
                     bound_.proxy_endpoints.push_back(acceptor->local_endpoint(ec));
@@ -271,7 +283,7 @@ private:
 } // namespace
 
 void bound_sockets::stop_listening() const {
-    for (const auto* acceptors : {&tcp, &proxy, &tls}) {
+    for (const auto* acceptors : tcp_kinds()) {
         for (const auto& acceptor : *acceptors) {
             if (socket_activated) {
                 post_close(*acceptor);
@@ -292,7 +304,7 @@ void bound_sockets::stop_listening() const {
 }
 
 void bound_sockets::close_tcp() const {
-    for (const auto* acceptors : {&tcp, &proxy, &tls}) {
+    for (const auto* acceptors : tcp_kinds()) {
         for (const auto& acceptor : *acceptors) {
             post_close(*acceptor);
         }
@@ -313,6 +325,12 @@ void log_listening(const bound_sockets& sockets) {
     }
     for (const auto& ep : sockets.tls_endpoints) {
         log(log_level::notice, "listening tls " + format_endpoint(ep.address(), ep.port()));
+    }
+    for (const auto& ep : sockets.ws_endpoints) {
+        log(log_level::notice, "listening ws " + format_endpoint(ep.address(), ep.port()));
+    }
+    for (const auto& ep : sockets.wss_endpoints) {
+        log(log_level::notice, "listening wss " + format_endpoint(ep.address(), ep.port()));
     }
     for (const auto& ep : sockets.udp_endpoints) {
         log(log_level::notice, "listening udp " + format_endpoint(ep.address(), ep.port()));

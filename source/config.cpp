@@ -122,8 +122,23 @@ po::options_description make_options() {
         "tls-handshake-timeout",
         po::value<std::string>()->value_name("SECONDS")->default_value("10"),
         "close a TLS connection whose handshake is not done by then");
+    po::options_description websocket("WebSocket");
+    websocket.add_options()(
+        "websocket", po::value<std::vector<std::string>>()->value_name("HOST:PORT"),
+        "serve WebSocket echo (ws://) on HOST:PORT, and the page to try it at /; repeatable")(
+        "websocket-tls", po::value<std::vector<std::string>>()->value_name("HOST:PORT"),
+        "serve WebSocket echo over TLS (wss://) on HOST:PORT (needs --tls-cert and --tls-key);"
+        " repeatable")("websocket-max-message",
+                       po::value<std::string>()->value_name("BYTES")->default_value("1048576"),
+                       "the largest message echoed; a larger one is refused with close code 1009")(
+        "websocket-deflate", po::bool_switch(),
+        "compress messages (permessage-deflate) for clients that offer it; costs CPU and about"
+        " 300 KiB per connection")(
+        "websocket-handshake-timeout",
+        po::value<std::string>()->value_name("SECONDS")->default_value("10"),
+        "close a WebSocket connection whose upgrade request is not complete by then");
     po::options_description all;
-    all.add(general).add(service).add(limits).add(access).add(proxy).add(tls);
+    all.add(general).add(service).add(limits).add(access).add(proxy).add(tls).add(websocket);
     return all;
 }
 
@@ -199,7 +214,8 @@ std::string read_config_file(const std::string& path) {
 }
 
 /// The options that name endpoints: given on the command line, they replace the file's.
-constexpr std::string_view endpoint_keys[] = {"listen", "tcp", "udp", "accept-proxy", "tls"};
+constexpr std::string_view endpoint_keys[] = {"listen", "tcp",       "udp",          "accept-proxy",
+                                              "tls",    "websocket", "websocket-tls"};
 
 bool is_endpoint_key(std::string_view key) {
     return std::find(std::begin(endpoint_keys), std::end(endpoint_keys), key) !=
@@ -270,6 +286,23 @@ void read_tls_options(const po::variables_map& vm, server_config& config) {
     }
     if (config.tls_client_ca && !config.tls_cert) {
         throw usage_error("--tls-client-ca needs --tls-cert and --tls-key");
+    }
+}
+
+/// --websocket-*: the endpoints are read with the others.
+void read_websocket_options(const po::variables_map& vm, server_config& config) {
+    auto text = [&vm](const char* key) { return vm[key].as<std::string>(); };
+    config.websocket_max_message =
+        parse_number("websocket-max-message", text("websocket-max-message"), 1, 64 * 1024 * 1024);
+    config.websocket_deflate = vm["websocket-deflate"].as<bool>();
+    config.websocket_handshake_timeout =
+        parse_seconds("websocket-handshake-timeout", text("websocket-handshake-timeout"), 3600);
+    if (config.websocket_handshake_timeout.count() == 0) {
+        bad_value("websocket-handshake-timeout", text("websocket-handshake-timeout"),
+                  "must be above 0 seconds (an upgrade that never comes would hold a slot)");
+    }
+    if (!config.websocket_tls.empty() && !config.tls_cert) {
+        throw usage_error("--websocket-tls needs --tls-cert and --tls-key");
     }
 }
 
@@ -380,8 +413,11 @@ parse_result parse_server_config(int argc, const char* const argv[]) {
         config.udp = endpoints_of(vm, "udp");
         config.accept_proxy = endpoints_of(vm, "accept-proxy");
         config.tls = endpoints_of(vm, "tls");
+        config.websocket = endpoints_of(vm, "websocket");
+        config.websocket_tls = endpoints_of(vm, "websocket-tls");
         if (config.listen.empty() && config.tcp.empty() && config.udp.empty() &&
-            config.accept_proxy.empty() && config.tls.empty()) {
+            config.accept_proxy.empty() && config.tls.empty() && config.websocket.empty() &&
+            config.websocket_tls.empty()) {
             config.listen.push_back({"127.0.0.1", 9999});
         }
         config.echo_mode = parse_mode(vm["mode"].as<std::string>());
@@ -424,6 +460,7 @@ parse_result parse_server_config(int argc, const char* const argv[]) {
                       "must be above 0 seconds (a header that never comes would hold a slot)");
         }
         read_tls_options(vm, config);
+        read_websocket_options(vm, config);
         return {config, {}};
     } catch (const po::error& e) {
         throw usage_error(describe(e));

@@ -164,6 +164,18 @@ std::size_t connection_set::close_slow_writers(clock::duration limit,
         [](session_handle&) { return true; }, timed_out);
 }
 
+void connection_set::announce_going_away() {
+    std::lock_guard lock(mutex_);
+    for (auto* session : live_) {
+        boost::asio::post(session->executor(), [this, session] {
+            std::lock_guard inner(mutex_); // it may have ended since
+            if (live_.count(session)) {
+                session->going_away();
+            }
+        });
+    }
+}
+
 void connection_set::refuse_new() {
     std::lock_guard lock(mutex_);
     closing_ = true;

@@ -142,6 +142,7 @@ void lifecycle::stop() {
     // Our own listeners first accept what waits in their backlog (clients that connected and
     // sent); the drain serves those too.
     env_.connections.begin_drain();
+    env_.connections.announce_going_away(); // WebSocket peers hear close 1001 now
     env_.sockets.stop_listening();
     env_.scrapes.close_all(); // scrapers have nothing to finish
     env_.status.stopping(env_.connections.size());

@@ -106,10 +106,22 @@ std::string render_metrics(const stats_snapshot& s, const metrics_info& info) {
                  "TLS handshakes on --tls endpoints, by outcome.", "result",
                  {{"ok", s.tls_ok}, {"failed", s.tls_failed}, {"timeout", s.tls_timeout}});
 
-    out.labelled("echo_bytes_received_total", "counter", "Payload bytes received.", "protocol",
-                 {{"tcp", s.tcp_bytes_in}, {"udp", s.udp_bytes_in}});
-    out.labelled("echo_bytes_sent_total", "counter", "Payload bytes echoed back.", "protocol",
-                 {{"tcp", s.tcp_bytes_out}, {"udp", s.udp_bytes_out}});
+    out.single("echo_websocket_messages_total", "counter", "WebSocket messages echoed.",
+               s.websocket_messages);
+    constexpr auto closes = "echo_websocket_closes_total";
+    out.family(closes, "counter",
+               "Ended WebSocket connections by the close code sent (1006: no close frame).");
+    for (std::size_t i = 0; i < websocket_close_codes.size(); ++i) {
+        out.sample(closes, "code=\"" + std::string(websocket_close_codes[i]) + "\"",
+                   s.websocket_closes[i]);
+    }
+
+    out.labelled(
+        "echo_bytes_received_total", "counter", "Payload bytes received.", "protocol",
+        {{"tcp", s.tcp_bytes_in}, {"udp", s.udp_bytes_in}, {"websocket", s.websocket_bytes_in}});
+    out.labelled(
+        "echo_bytes_sent_total", "counter", "Payload bytes echoed back.", "protocol",
+        {{"tcp", s.tcp_bytes_out}, {"udp", s.udp_bytes_out}, {"websocket", s.websocket_bytes_out}});
 
     out.single("echo_datagrams_received_total", "counter",
                "UDP datagrams received, dropped ones included.", s.datagrams_in);

@@ -64,12 +64,19 @@ server::server(server_config config, transform reply)
     : config_(std::move(config)), connections_(config_.max_connections),
       guard_(config_.udp_drop_ports), access_(config_.allow, config_.deny),
       per_source_(config_.max_connections_per_source),
-      trusted_proxies_(config_.trusted_proxies, {}),
-      env_{std::move(reply), config_.buffer_size,
-           counters_,        connections_,
-           access_,          per_source_,
-           trusted_proxies_, config_.proxy_header_timeout,
-           nullptr,          config_.tls_handshake_timeout},
+      trusted_proxies_(config_.trusted_proxies, {}), env_{std::move(reply),
+                                                          config_.buffer_size,
+                                                          counters_,
+                                                          connections_,
+                                                          access_,
+                                                          per_source_,
+                                                          trusted_proxies_,
+                                                          config_.proxy_header_timeout,
+                                                          nullptr,
+                                                          config_.tls_handshake_timeout,
+                                                          {config_.websocket_max_message,
+                                                           config_.websocket_deflate,
+                                                           config_.websocket_handshake_timeout}},
       udp_env_{env_.reply, counters_, guard_, config_.udp_rate, config_.udp_burst, access_},
       scrapes_(max_metrics_connections),
       metrics_env_{[this] {
@@ -126,6 +133,12 @@ void server::spawn_listeners() {
     }
     for (auto& acceptor : sockets_.tls) {
         spawn_accept_loop(*acceptor, tcp_kind::tls);
+    }
+    for (auto& acceptor : sockets_.ws) {
+        spawn_accept_loop(*acceptor, tcp_kind::ws);
+    }
+    for (auto& acceptor : sockets_.wss) {
+        spawn_accept_loop(*acceptor, tcp_kind::wss);
     }
     for (auto& socket : sockets_.udp) {
         asio::co_spawn(socket->get_executor(), run_udp_responder(*socket, udp_env_),

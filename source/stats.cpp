@@ -23,6 +23,12 @@ stats_snapshot stats::snapshot() const noexcept {
     s.tls_ok = get(tls_ok);
     s.tls_failed = get(tls_failed);
     s.tls_timeout = get(tls_timeout);
+    s.websocket_messages = get(websocket_messages);
+    s.websocket_bytes_in = get(websocket_bytes_in);
+    s.websocket_bytes_out = get(websocket_bytes_out);
+    for (std::size_t i = 0; i < websocket_closes.size(); ++i) {
+        s.websocket_closes[i] = get(websocket_closes[i]);
+    }
     s.tcp_bytes_in = get(tcp_bytes_in);
     s.tcp_bytes_out = get(tcp_bytes_out);
     s.datagrams_in = get(datagrams_in);
@@ -39,6 +45,12 @@ stats_snapshot stats::snapshot() const noexcept {
     }
     s.session_microseconds = get(session_microseconds);
     return s;
+}
+
+std::size_t websocket_close_index(unsigned code) noexcept {
+    auto text = std::to_string(code);
+    auto found = std::find(websocket_close_codes.begin(), websocket_close_codes.end() - 1, text);
+    return static_cast<std::size_t>(found - websocket_close_codes.begin());
 }
 
 void stats::session_ended(std::chrono::steady_clock::duration lasted) noexcept {
@@ -75,6 +87,7 @@ std::string stats_snapshot::to_line() const {
     add("tls_ok", tls_ok);
     add("tls_failed", tls_failed);
     add("tls_timeout", tls_timeout);
+    add("websocket_messages", websocket_messages);
     add("tcp_bytes_in", tcp_bytes_in);
     add("tcp_bytes_out", tcp_bytes_out);
     add("datagrams_in", datagrams_in);

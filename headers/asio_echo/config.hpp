@@ -72,6 +72,11 @@ struct server_config {
     std::optional<std::string> tls_client_ca; ///< PEM CAs: client certificates required
     tls_version tls_min_version = tls_version::v1_2;
     std::chrono::milliseconds tls_handshake_timeout{10000}; ///< longest a handshake may take
+    std::vector<endpoint> websocket;                        ///< WebSocket echo (ws)
+    std::vector<endpoint> websocket_tls;                    ///< WebSocket echo over TLS (wss)
+    std::size_t websocket_max_message = 1024 * 1024;        ///< larger messages: close 1009
+    bool websocket_deflate = false;                         ///< permessage-deflate when offered
+    std::chrono::milliseconds websocket_handshake_timeout{10000}; ///< longest an upgrade takes
     std::optional<std::string> config_file; ///< the file the values came from, if any
     std::vector<std::string> arguments;     ///< the command line (without argv[0]): a reload
                                             ///< parses it again, so it keeps overriding the file

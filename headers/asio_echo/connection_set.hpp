@@ -56,6 +56,11 @@ public:
     /// writable again only once a large part of its send buffer has drained).
     virtual bool peer_took_bytes() noexcept { return false; }
 
+    /// The server is stopping: a session that can say so to its peer (WebSocket: close
+    /// 1001) begins to end now, at a message boundary. Others do nothing: the drain lets them
+    /// finish. From executor().
+    virtual void going_away() {}
+
     std::atomic<clock::rep> last_active{0}; ///< steady clock ticks of the last byte moved
     std::atomic<clock::rep> write_since{0}; ///< when the pending write began; 0: none
     std::atomic<bool> reading{false};       ///< waiting for the peer, nothing in flight
@@ -142,6 +147,10 @@ public:
     /// Wakes the acceptors waiting for a slot, so that a closed one notices.
     void begin_drain();
     bool draining() const noexcept { return draining_.load(std::memory_order_acquire); }
+
+    /// Tells every registered session that the server is going away (going_away(), each on
+    /// its own executor). Returns at once.
+    void announce_going_away();
 
     /// Refuses new sessions from now on (their slots are returned). Running ones go on.
     void refuse_new();

@@ -83,6 +83,15 @@ public:
         return sockets_.tls_endpoints;
     }
 
+    /// The bound --websocket (ws) and --websocket-tls (wss) endpoints, as tcp_endpoints().
+    /// Thread safe after start().
+    const std::vector<boost::asio::ip::tcp::endpoint>& ws_endpoints() const {
+        return sockets_.ws_endpoints;
+    }
+    const std::vector<boost::asio::ip::tcp::endpoint>& wss_endpoints() const {
+        return sockets_.wss_endpoints;
+    }
+
     /// Re-reads the TLS certificate, key and client CA, as SIGHUP does: true when new
     /// connections use them now. False without TLS. Thread safe.
     bool reload_tls() { return tls_ && tls_->reload(); }

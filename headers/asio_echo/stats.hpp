@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace asio_echo {
 
@@ -19,6 +20,14 @@ inline constexpr std::array<double, 8> session_duration_bounds = {0.001, 0.01, 0
 
 /// Buckets of the session-duration histogram, the open-ended last one included.
 inline constexpr std::size_t session_duration_buckets = session_duration_bounds.size() + 1;
+
+/// The close codes WebSocket connections are counted by (what the server sent, or 1006 for
+/// a connection that ended without a close frame), "other" for the rest.
+inline constexpr std::array<std::string_view, 7> websocket_close_codes = {
+    "1000", "1001", "1002", "1007", "1009", "1006", "other"};
+
+/// The index of code in websocket_close_codes.
+std::size_t websocket_close_index(unsigned code) noexcept;
 
 /// A copy of the counters at one moment. Plain value.
 struct stats_snapshot {
@@ -35,17 +44,22 @@ struct stats_snapshot {
     std::uint64_t tls_ok = 0;                ///< TLS handshakes completed
     std::uint64_t tls_failed = 0;            ///< closed: TLS handshake failed
     std::uint64_t tls_timeout = 0;           ///< closed: no handshake in --tls-handshake-timeout
-    std::uint64_t tcp_bytes_in = 0;          ///< bytes read from TCP clients
-    std::uint64_t tcp_bytes_out = 0;         ///< bytes written back to TCP clients
-    std::uint64_t datagrams_in = 0;          ///< datagrams received
-    std::uint64_t datagrams_out = 0;         ///< datagrams answered
-    std::uint64_t udp_bytes_in = 0;          ///< payload bytes received
-    std::uint64_t udp_bytes_out = 0;         ///< payload bytes answered
-    std::uint64_t dropped_guard = 0;         ///< dropped: source port on the guard list
-    std::uint64_t dropped_rate = 0;          ///< dropped: source over --udp-rate
-    std::uint64_t dropped_oversize = 0;      ///< dropped: larger than the receive buffer
-    std::uint64_t dropped_denied = 0;        ///< dropped: source not allowed
-    std::uint64_t datagram_errors = 0;       ///< receive or send failures
+    std::uint64_t websocket_messages = 0;    ///< WebSocket messages echoed
+    std::uint64_t websocket_bytes_in = 0;    ///< WebSocket payload bytes received
+    std::uint64_t websocket_bytes_out = 0;   ///< WebSocket payload bytes echoed
+    /// Ended WebSocket connections by close code, as websocket_close_codes.
+    std::array<std::uint64_t, websocket_close_codes.size()> websocket_closes{};
+    std::uint64_t tcp_bytes_in = 0;     ///< bytes read from TCP clients
+    std::uint64_t tcp_bytes_out = 0;    ///< bytes written back to TCP clients
+    std::uint64_t datagrams_in = 0;     ///< datagrams received
+    std::uint64_t datagrams_out = 0;    ///< datagrams answered
+    std::uint64_t udp_bytes_in = 0;     ///< payload bytes received
+    std::uint64_t udp_bytes_out = 0;    ///< payload bytes answered
+    std::uint64_t dropped_guard = 0;    ///< dropped: source port on the guard list
+    std::uint64_t dropped_rate = 0;     ///< dropped: source over --udp-rate
+    std::uint64_t dropped_oversize = 0; ///< dropped: larger than the receive buffer
+    std::uint64_t dropped_denied = 0;   ///< dropped: source not allowed
+    std::uint64_t datagram_errors = 0;  ///< receive or send failures
     /// Ended TCP sessions per duration bucket (not cumulative), as session_duration_bounds.
     std::array<std::uint64_t, session_duration_buckets> sessions_by_duration{};
     std::uint64_t session_microseconds = 0; ///< summed duration of the ended sessions
@@ -69,6 +83,10 @@ struct stats {
     std::atomic<std::uint64_t> tls_ok{0};
     std::atomic<std::uint64_t> tls_failed{0};
     std::atomic<std::uint64_t> tls_timeout{0};
+    std::atomic<std::uint64_t> websocket_messages{0};
+    std::atomic<std::uint64_t> websocket_bytes_in{0};
+    std::atomic<std::uint64_t> websocket_bytes_out{0};
+    std::array<std::atomic<std::uint64_t>, websocket_close_codes.size()> websocket_closes{};
     std::atomic<std::uint64_t> tcp_bytes_in{0};
     std::atomic<std::uint64_t> tcp_bytes_out{0};
     std::atomic<std::uint64_t> datagrams_in{0};

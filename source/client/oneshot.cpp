@@ -48,6 +48,13 @@ asio::awaitable<message_peer> message_peer::open(const options& opts) {
         peer.udp_.emplace(co_await connect_udp(opts.connect, peer.timeout_));
         auto remote = peer.udp_->remote_endpoint();
         peer.name_ = format_endpoint(remote.address(), remote.port());
+    } else if (opts.websocket.enabled) {
+        if (opts.websocket.secure) {
+            peer.tls_ = std::make_unique<tls_client>(opts.tls, opts.connect);
+        }
+        peer.ws_.emplace(co_await ws_connection::open(opts, peer.tls_.get()));
+        peer.name_ = peer.ws_->name();
+        peer.binary_ = opts.websocket.binary;
     } else {
         if (opts.tls.enabled) {
             peer.tls_ = std::make_unique<tls_client>(opts.tls, opts.connect);
@@ -63,7 +70,15 @@ asio::awaitable<std::string> message_peer::exchange(std::string_view message) {
     if (tcp_) {
         co_return co_await exchange_tcp(message);
     }
+    if (ws_) {
+        co_return co_await exchange_ws(message);
+    }
     co_return co_await exchange_udp(message);
+}
+
+asio::awaitable<std::string> message_peer::exchange_ws(std::string_view message) {
+    co_await ws_->send(message, !binary_);
+    co_return std::string(co_await ws_->receive(timeout_));
 }
 
 asio::awaitable<std::string> message_peer::exchange_tcp(std::string_view message) {
@@ -133,6 +148,9 @@ asio::awaitable<std::string> message_peer::exchange_udp(std::string_view message
 }
 
 asio::awaitable<void> message_peer::finish() {
+    if (ws_) {
+        co_await ws_->close(timeout_);
+    }
     if (!tcp_) {
         co_return;
     }
@@ -182,9 +200,7 @@ void run_oneshot(const options& opts) {
     if (opts.json) {
         json_object object;
         object.add("mode", "message")
-            .add("protocol", opts.udp           ? "udp"
-                             : opts.tls.enabled ? "tls"
-                                                : "tcp")
+            .add("protocol", protocol_name(opts))
             .add("target", target)
             .add("bytes", static_cast<std::uint64_t>(reply.size()))
             .add("rtt_us", std::chrono::duration<double, std::micro>(rtt).count())

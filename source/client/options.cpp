@@ -31,7 +31,8 @@ po::options_description common_options() {
     common.add_options()("help,h", "print this help and exit")("version,V",
                                                                "print the version and exit")(
         "connect,c", value("HOST:PORT"),
-        "the echo service (default 127.0.0.1:9999; names are resolved; IPv6 as [::1]:PORT)")(
+        "the echo service (default 127.0.0.1:9999; names are resolved; IPv6 as [::1]:PORT), or"
+        " a WebSocket URL ws://HOST[:PORT]/PATH or wss://... (messages instead of a stream)")(
         "udp,u", "use UDP datagrams (default TCP)")(
         "timeout,t", value("SECONDS"),
         "how long to wait to connect or for a reply; decimals allowed (default 5 over TCP, "
@@ -60,7 +61,8 @@ po::options_description message_options() {
     message.add_options()("retries,r", value("N"),
                           "UDP: resend an unanswered datagram N times (default 2)")(
         "verify", "compare every reply with what was sent (under --expect); exit 1 on the "
-                  "first mismatch, naming its offset");
+                  "first mismatch, naming its offset")(
+        "binary", "WebSocket: send the MESSAGE as a binary message (default text)");
     return message;
 }
 
@@ -114,6 +116,47 @@ const char* exit_codes =
     throw usage_error("invalid value '" + value + "' for --" + option + ": " + why);
 }
 
+/// --connect: HOST:PORT, or a ws:// or wss:// URL (port 80 or 443 when the URL names none).
+void parse_connect(const std::string& given, options& opts) {
+    std::string_view text = given;
+    for (std::string_view scheme : {"ws://", "wss://"}) {
+        if (text.substr(0, scheme.size()) != scheme) {
+            continue;
+        }
+        if (opts.udp) {
+            throw usage_error("a WebSocket URL needs TCP: it cannot be used with --udp");
+        }
+        opts.websocket.enabled = true;
+        opts.websocket.secure = scheme == "wss://";
+        opts.tls.enabled = opts.websocket.secure;
+        auto rest = text.substr(scheme.size());
+        auto slash = rest.find_first_of("/?");
+        auto authority = std::string(rest.substr(0, slash));
+        if (slash != std::string_view::npos) {
+            opts.websocket.path = std::string(rest.substr(slash));
+            if (opts.websocket.path.front() == '?') {
+                opts.websocket.path.insert(0, "/");
+            }
+        }
+        if (authority.empty()) {
+            bad_value("connect", given, "no host in the URL");
+        }
+        auto bracket = authority.rfind(']');
+        auto colon = authority.rfind(':');
+        bool has_port =
+            colon != std::string::npos && (bracket == std::string::npos || colon > bracket);
+        if (!has_port) {
+            authority += opts.websocket.secure ? ":443" : ":80";
+        }
+        opts.connect = parse_endpoint(authority, "connect");
+        return;
+    }
+    if (text.find("://") != std::string_view::npos) {
+        bad_value("connect", given, "expected HOST:PORT, ws://HOST:PORT/PATH or wss://...");
+    }
+    opts.connect = parse_endpoint(given);
+}
+
 /// A whole decimal number in [low, high] (no sign: Program_options would wrap "-1").
 std::uint64_t whole(const po::variables_map& vm, const std::string& option, std::uint64_t low,
                     std::uint64_t high, std::uint64_t fallback) {
@@ -165,6 +208,13 @@ double seconds(const po::variables_map& vm, const std::string& option, double lo
 
 } // namespace
 
+const char* protocol_name(const options& opts) noexcept {
+    if (opts.websocket.enabled) {
+        return opts.websocket.secure ? "wss" : "ws";
+    }
+    return opts.udp ? "udp" : opts.tls.enabled ? "tls" : "tcp";
+}
+
 parse_result parse_options(int argc, const char* const argv[]) {
     command what = command::message;
     int skip = 1;
@@ -214,10 +264,10 @@ parse_result parse_options(int argc, const char* const argv[]) {
 
     options opts;
     opts.what = what;
-    if (vm.count("connect")) {
-        opts.connect = parse_endpoint(vm["connect"].as<std::string>());
-    }
     opts.udp = vm.count("udp") > 0;
+    if (vm.count("connect")) {
+        parse_connect(vm["connect"].as<std::string>(), opts);
+    }
     opts.json = vm.count("json") > 0;
     if (vm.count("timeout")) {
         opts.timeout = seconds(vm, "timeout", 0, false, 0);
@@ -230,6 +280,9 @@ parse_result parse_options(int argc, const char* const argv[]) {
         opts.expect = parse_mode(given);
     }
     if (vm.count("tls") > 0) {
+        if (opts.websocket.enabled) {
+            throw usage_error("--tls with a WebSocket URL: use wss:// for WebSocket over TLS");
+        }
         opts.tls.enabled = true;
         if (opts.udp) {
             throw usage_error("--tls needs TCP: it cannot be used with --udp");
@@ -275,6 +328,12 @@ parse_result parse_options(int argc, const char* const argv[]) {
     case command::message:
         opts.retries = static_cast<unsigned>(whole(vm, "retries", 0, 100, 2));
         opts.verify = vm.count("verify") > 0;
+        if (vm.count("binary") > 0) {
+            if (!opts.websocket.enabled) {
+                throw usage_error("--binary needs a WebSocket URL (--connect ws://...)");
+            }
+            opts.websocket.binary = true;
+        }
         if (opts.json && opts.message.empty()) {
             throw usage_error("--json needs a MESSAGE (or ping or load)");
         }
@@ -294,6 +353,11 @@ parse_result parse_options(int argc, const char* const argv[]) {
         opts.warmup = seconds(vm, "warmup", 0, true, 0.0);
         if (opts.size * opts.pipeline > 64 * 1024 * 1024) {
             throw usage_error("--size times --pipeline must be at most 64 MiB per connection");
+        }
+        if (opts.websocket.enabled && (opts.pipeline > 1 || opts.rate > 0)) {
+            // Each connection is a closed loop: one message, its echo, the next.
+            throw usage_error("--pipeline and --rate need a TCP or UDP --connect, not a "
+                              "WebSocket URL");
         }
         break;
     }

@@ -22,6 +22,7 @@
 #include "asio_echo/client/report.hpp"
 #include "asio_echo/client/tls.hpp"
 #include "asio_echo/client/transport.hpp"
+#include "asio_echo/client/websocket.hpp"
 #include "asio_echo/coro.hpp"
 #include "asio_echo/errors.hpp"
 
@@ -42,7 +43,7 @@ public:
         : opts_(opts), pattern_(payload_pattern::letters(opts.size, opts.expect)),
           probe_(opts.size), expected_(opts.size), reply_(opts.size < 65536 ? 65536 : opts.size) {
         result.mode = "ping";
-        result.protocol = opts.udp ? "udp" : opts.tls.enabled ? "tls" : "tcp";
+        result.protocol = protocol_name(opts);
         if (opts.tls.enabled) {
             tls_.emplace(opts.tls, opts.connect);
         }
@@ -61,6 +62,12 @@ public:
             udp_.emplace(co_await connect_udp(opts_.connect, timeout));
             auto remote = udp_->remote_endpoint();
             result.target = format_endpoint(remote.address(), remote.port());
+        } else if (opts_.websocket.enabled) {
+            // One connection for every probe; its TLS handshake and upgrade are one sample.
+            ws_.emplace(co_await ws_connection::open(opts_, tls_ ? &*tls_ : nullptr));
+            result.target = ws_->name();
+            result.handshake.record(
+                static_cast<std::uint64_t>((ws_->handshake_time() + ws_->upgrade_time()).count()));
         } else {
             co_await open();
             auto remote = tcp_->socket().remote_endpoint();
@@ -79,7 +86,7 @@ public:
             }
             // Over TLS each probe has its own connection: its handshake is timed apart from the
             // echo, and the handshakes add up to a distribution as the round trips do.
-            if (tls_ && !tcp_) {
+            if (tls_ && !tcp_ && !ws_) {
                 try {
                     co_await open();
                 } catch (const unavailable_error& e) {
@@ -89,13 +96,15 @@ public:
             }
             prepare(seq);
             auto begin = steady_clock::now();
-            auto what = tcp_ ? co_await probe_tcp() : co_await probe_udp(seq);
+            auto what = ws_    ? co_await probe_ws()
+                        : tcp_ ? co_await probe_tcp()
+                               : co_await probe_udp(seq);
             auto rtt =
                 std::chrono::duration_cast<std::chrono::nanoseconds>(steady_clock::now() - begin);
             if (!failure.empty()) {
                 break;
             }
-            if (tls_) {
+            if (tls_ && !ws_) {
                 // Every reply byte is in (or the probe timed out): close_notify drops nothing owed.
                 co_await tcp_->close(to_duration(opts_.timeout_seconds()));
                 tcp_.reset();
@@ -113,6 +122,9 @@ public:
             if (what == outcome::mismatch) {
                 ++result.mismatches;
             }
+        }
+        if (ws_) {
+            co_await ws_->close(to_duration(opts_.timeout_seconds()));
         }
     }
 
@@ -176,6 +188,23 @@ private:
                                                                                 : outcome::mismatch;
     }
 
+    /// A probe over WebSocket: one binary message, its echo the next message. A reply that
+    /// does not come in time ends the run: the stream cannot be read on after the read was
+    /// abandoned.
+    asio::awaitable<outcome> probe_ws() {
+        try {
+            co_await ws_->send(probe_, false);
+            auto reply = co_await ws_->receive(to_duration(opts_.timeout_seconds()));
+            co_return reply.size() ==
+                    opts_.size&& std::memcmp(reply.data(), expected_.data(), opts_.size) == 0
+                ? outcome::reply
+                : outcome::mismatch;
+        } catch (const check_failed& e) {
+            failure = e.what();
+            co_return outcome::timeout;
+        }
+    }
+
     asio::awaitable<outcome> probe_udp(std::uint64_t seq) {
         auto [send_ec, sent] = co_await udp_->async_send(asio::buffer(probe_), nothrow);
         if (send_ec) {
@@ -216,7 +245,7 @@ private:
                       static_cast<unsigned long long>(seq));
         } else {
             std::string handshake;
-            if (tls_) {
+            if (tls_ && !ws_) {
                 handshake =
                     " handshake " + format_ms(static_cast<double>(handshake_.count())) + " ms";
             }
@@ -237,6 +266,7 @@ private:
     std::optional<tls_client> tls_;        ///< --tls: one context for every probe's connection
     std::optional<transport> tcp_;         ///< TCP, or TLS (then the current probe's connection)
     std::optional<asio::ip::udp::socket> udp_;
+    std::optional<ws_connection> ws_; ///< ws:// or wss://: one connection for every probe
 };
 
 void print_summary(const options& opts, const summary& s) {

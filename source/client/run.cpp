@@ -9,6 +9,8 @@
 #include "asio_echo/client/oneshot.hpp"
 #include "asio_echo/client/ping.hpp"
 #include "asio_echo/client/stream.hpp"
+#include "asio_echo/client/ws_load.hpp"
+#include "asio_echo/client/ws_stream.hpp"
 #include "asio_echo/errors.hpp"
 
 namespace asio_echo::client {
@@ -19,7 +21,7 @@ int run(const options& opts) {
         run_ping(opts);
         return exit_ok;
     case command::load: {
-        auto result = run_load(opts);
+        auto result = opts.websocket.enabled ? run_ws_load(opts) : run_load(opts);
         if (result.errors > 0 || result.mismatches > 0 || result.lost > 0) {
             throw check_failed(std::to_string(result.mismatches) + " mismatched replies, " +
                                std::to_string(result.lost) + " lost and " +
@@ -39,6 +41,8 @@ int run(const options& opts) {
         run_lines(opts, true);
     } else if (opts.udp) {
         run_lines(opts, false);
+    } else if (opts.websocket.enabled) {
+        run_ws_stream(opts);
     } else {
         run_stream(opts);
     }

@@ -13,6 +13,7 @@
 #include "asio_echo/endpoint.hpp"
 #include "asio_echo/listeners/admission.hpp"
 #include "asio_echo/listeners/tls_session.hpp"
+#include "asio_echo/listeners/websocket_session.hpp"
 
 namespace asio_echo {
 
@@ -159,6 +160,11 @@ asio::awaitable<void> run_accept_loop(asio::ip::tcp::acceptor& acceptor,
         if (kind == tcp_kind::tls) {
             asio::co_spawn(executor, run_tls_session<Executor>(std::move(socket), env),
                            std::move(ended));
+        } else if (kind == tcp_kind::ws || kind == tcp_kind::wss) {
+            asio::co_spawn(
+                executor,
+                run_websocket_session<Executor>(std::move(socket), env, kind == tcp_kind::wss),
+                std::move(ended));
         } else {
             asio::co_spawn(executor, run_tcp_session<Executor>(std::move(socket), env, kind),
                            std::move(ended));

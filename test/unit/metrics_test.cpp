@@ -126,7 +126,7 @@ BOOST_AUTO_TEST_CASE(every_family_has_help_and_type_and_counters_end_in_total) {
         }
         BOOST_TEST((name.starts_with("echo_") || name.starts_with("process_")), name);
     }
-    BOOST_TEST(families == 16u);
+    BOOST_TEST(families == 18u);
 }
 
 BOOST_AUTO_TEST_CASE(zero_counters_render_zeros_not_gaps) {

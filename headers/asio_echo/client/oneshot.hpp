@@ -17,6 +17,7 @@
 #include "asio_echo/client/options.hpp"
 #include "asio_echo/client/tls.hpp"
 #include "asio_echo/client/transport.hpp"
+#include "asio_echo/client/websocket.hpp"
 
 namespace asio_echo::client {
 
@@ -29,7 +30,8 @@ public:
     static boost::asio::awaitable<message_peer> open(const options& opts);
 
     /// Sends message and returns the reply: over TCP exactly message.size() bytes (read until
-    /// all arrived), over UDP the first datagram back, resending after each timeout up to
+    /// all arrived), over WebSocket the next message (text unless --binary), over UDP the first
+    /// datagram back, resending after each timeout up to
     /// --retries times. Throws check_failed when no complete reply comes in time or the server
     /// closes first.
     boost::asio::awaitable<std::string> exchange(std::string_view message);
@@ -37,18 +39,22 @@ public:
     /// "127.0.0.1:9999", the address connected to.
     const std::string& name() const { return name_; }
 
-    /// Half-closes a TCP connection (TLS: exchanges close_notify; every reply is in by then)
-    /// and waits (bounded) for the server to close. No-op on UDP.
+    /// Half-closes a TCP connection (TLS: exchanges close_notify; every reply is in by then;
+    /// WebSocket: the closing handshake) and waits (bounded) for the server to close. No-op on
+    /// UDP.
     boost::asio::awaitable<void> finish();
 
 private:
     message_peer() = default;
     boost::asio::awaitable<std::string> exchange_tcp(std::string_view message);
     boost::asio::awaitable<std::string> exchange_udp(std::string_view message);
+    boost::asio::awaitable<std::string> exchange_ws(std::string_view message);
 
     std::unique_ptr<tls_client> tls_; ///< --tls: the context the stream was made with
     std::optional<transport> tcp_;    ///< TCP or TLS
     std::optional<boost::asio::ip::udp::socket> udp_;
+    std::optional<ws_connection> ws_; ///< ws:// or wss://
+    bool binary_ = false;             ///< --binary: WebSocket messages go out as binary
     std::string name_;
     std::chrono::steady_clock::duration timeout_{};
     unsigned retries_ = 0;

@@ -27,6 +27,14 @@ struct tls_options {
     std::optional<std::string> key_file;   ///< --tls-key FILE
 };
 
+/// A ws:// or wss:// --connect. Plain value; unused unless enabled.
+struct websocket_options {
+    bool enabled = false;   ///< --connect ws://... or wss://...: WebSocket messages
+    bool secure = false;    ///< wss://: over TLS (tls.enabled is set too)
+    std::string path = "/"; ///< the URL's path (and query), the upgrade's target
+    bool binary = false;    ///< --binary: one-shot sends a binary message (default text)
+};
+
 /// Everything echo-client needs to run. Plain value; fields a command does not use keep their
 /// defaults.
 struct options {
@@ -49,10 +57,14 @@ struct options {
     unsigned threads = 1;                ///< load --threads: io_context threads
     double warmup = 0.0;                 ///< load --warmup SECONDS, not measured
     tls_options tls;                     ///< --tls, --tls-ca, --servername, --insecure, ...
+    websocket_options websocket;         ///< --connect ws://HOST:PORT/PATH, wss://...
 
     /// The --timeout value, or its default: 1 s per UDP try, 5 s for TCP connect and replies.
     double timeout_seconds() const { return timeout.value_or(udp ? 1.0 : 5.0); }
 };
+
+/// "tcp", "tls", "udp", "ws" or "wss": the protocol as reports name it.
+const char* protocol_name(const options& opts) noexcept;
 
 /// Either options to run, or text to print before exiting 0 (--help, --version).
 struct parse_result {

@@ -8,12 +8,13 @@
 namespace asio_echo {
 
 /// The registry's view of a session, registered exactly while the session runs (even if it
-/// throws), so that it is counted and reachable by stop() and the idle sweep.
-template <class Socket>
-class registered_session final : public socket_handle<Socket> {
+/// throws), so that it is counted and reachable by stop() and the idle sweep. Handle is how
+/// the registry reaches the session: socket_handle, or a kind's own that ends it otherwise.
+template <class Socket, class Handle = socket_handle<Socket>>
+class registered_session final : public Handle {
 public:
     registered_session(Socket& socket, const session_env& env)
-        : socket_handle<Socket>(socket), env_(env), added_(env.connections.add(*this)) {
+        : Handle(socket), env_(env), added_(env.connections.add(*this)) {
         if (added_) {
             bump(env_.counters.connections_active);
         }

@@ -20,6 +20,13 @@ namespace asio_echo {
 
 class tls_credentials;
 
+/// What the WebSocket sessions share (--websocket-*).
+struct websocket_settings {
+    std::size_t max_message = 1024 * 1024;              ///< larger messages: close 1009
+    bool deflate = false;                               ///< permessage-deflate when offered
+    std::chrono::milliseconds handshake_timeout{10000}; ///< longest the upgrade may take
+};
+
 /// The executors a session may run on: its thread's io_context, or a strand of an io_context
 /// that several threads run. Concrete types, not any_io_executor: every frame, handler and
 /// socket of an idle connection carries one, so they decide much of its memory.
@@ -42,6 +49,7 @@ struct session_env {
     std::chrono::milliseconds proxy_header_timeout;         ///< longest wait for a whole header
     tls_credentials* tls = nullptr;                         ///< the TLS context, when TLS is served
     std::chrono::milliseconds tls_handshake_timeout{10000}; ///< longest a handshake may take
+    websocket_settings websocket{};                         ///< for --websocket endpoints
 };
 
 } // namespace asio_echo

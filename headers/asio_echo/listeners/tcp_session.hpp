@@ -13,6 +13,8 @@ enum class tcp_kind {
     plain,   ///< the client's bytes at once (--listen, --tcp): a PROXY line is data
     proxied, ///< a PROXY protocol header first (--accept-proxy)
     tls,     ///< a TLS handshake first (--tls): run_tls_session
+    ws,      ///< an HTTP upgrade first (--websocket): run_websocket_session
+    wss,     ///< a TLS handshake, then an HTTP upgrade (--websocket-tls)
 };
 
 /// Echoes everything the peer sends until it half-closes (then shuts down the sending side,
