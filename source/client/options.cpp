@@ -33,6 +33,8 @@ po::options_description common_options() {
         "connect,c", value("HOST:PORT"),
         "the echo service (default 127.0.0.1:9999; names are resolved; IPv6 as [::1]:PORT), or"
         " a WebSocket URL ws://HOST[:PORT]/PATH or wss://... (messages instead of a stream)")(
+        "deflate", "WebSocket: offer permessage-deflate (compressed messages, if the server"
+                   " agrees)")(
         "udp,u", "use UDP datagrams (default TCP)")(
         "timeout,t", value("SECONDS"),
         "how long to wait to connect or for a reply; decimals allowed (default 5 over TCP, "
@@ -278,6 +280,12 @@ parse_result parse_options(int argc, const char* const argv[]) {
             bad_value("expect", given, "expected echo or upper");
         }
         opts.expect = parse_mode(given);
+    }
+    if (vm.count("deflate") > 0) {
+        if (!opts.websocket.enabled) {
+            throw usage_error("--deflate needs a WebSocket URL (--connect ws://...)");
+        }
+        opts.websocket.deflate = true;
     }
     if (vm.count("tls") > 0) {
         if (opts.websocket.enabled) {

@@ -45,6 +45,11 @@ upgrade(Ws& ws, const options& opts, const std::string& name, steady_clock::time
         request.set(http::field::user_agent, std::string("echo-client/") + ASIO_ECHO_VERSION);
     }));
     ws.read_message_max(64 * 1024 * 1024);
+    if (opts.websocket.deflate) {
+        websocket::permessage_deflate deflate;
+        deflate.client_enable = true;
+        ws.set_option(deflate);
+    }
     // The Host field names what --connect named (the server may be virtual-hosted).
     auto host = opts.connect.host.find(':') != std::string::npos
                     ? "[" + opts.connect.host + "]:" + std::to_string(opts.connect.port)

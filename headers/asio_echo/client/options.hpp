@@ -33,6 +33,7 @@ struct websocket_options {
     bool secure = false;    ///< wss://: over TLS (tls.enabled is set too)
     std::string path = "/"; ///< the URL's path (and query), the upgrade's target
     bool binary = false;    ///< --binary: one-shot sends a binary message (default text)
+    bool deflate = false;   ///< --deflate: offer permessage-deflate
 };
 
 /// Everything echo-client needs to run. Plain value; fields a command does not use keep their
