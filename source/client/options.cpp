@@ -82,7 +82,11 @@ po::options_description load_options() {
         "messages per second in total, latency taken from each intended send time "
         "(default 0: as fast as replies allow)")("threads,T", value("N"),
                                                  "io_context threads (default 1)")(
-        "warmup,w", value("SECONDS"), "unmeasured time before the measurement (default 0)");
+        "warmup,w", value("SECONDS"), "unmeasured time before the measurement (default 0)")(
+        "reconnect",
+        "each connection sends one message, reads its echo, closes and connects again: the rate "
+        "of new connections (TCP connect and TLS handshake timed apart); not with --udp, "
+        "--pipeline or --rate");
     return load;
 }
 
@@ -294,6 +298,21 @@ parse_result parse_options(int argc, const char* const argv[]) {
         opts.warmup = seconds(vm, "warmup", 0, true, 0.0);
         if (opts.size * opts.pipeline > 64 * 1024 * 1024) {
             throw usage_error("--size times --pipeline must be at most 64 MiB per connection");
+        }
+        opts.reconnect = vm.count("reconnect") > 0;
+        // One message per connection, sent as soon as it is connected: nothing to pipeline or
+        // pace (a paced reconnect would need its connects at intended times: not built).
+        if (opts.reconnect && opts.udp) {
+            throw usage_error("--reconnect needs TCP: it cannot be used with --udp");
+        }
+        if (opts.reconnect && opts.pipeline > 1) {
+            throw usage_error("--reconnect sends one message per connection: it cannot be used "
+                              "with --pipeline " +
+                              std::to_string(opts.pipeline));
+        }
+        if (opts.reconnect && opts.rate > 0) {
+            throw usage_error("--reconnect cannot be used with --rate (each connection follows "
+                              "the last as soon as it is closed)");
         }
         break;
     }
