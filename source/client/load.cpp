@@ -35,8 +35,10 @@
 
 #include "asio_echo/client/connect.hpp"
 #include "asio_echo/client/failure.hpp"
+#include "asio_echo/client/load_plan.hpp"
 #include "asio_echo/client/output.hpp"
 #include "asio_echo/client/payload.hpp"
+#include "asio_echo/client/reconnect.hpp"
 #include "asio_echo/client/tls.hpp"
 #include "asio_echo/coro.hpp"
 #include "asio_echo/errors.hpp"
@@ -51,48 +53,10 @@ using std::chrono::steady_clock;
 
 namespace {
 
-std::uint64_t now_ns() noexcept {
-    return static_cast<std::uint64_t>(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(steady_clock::now().time_since_epoch())
-            .count());
-}
-
 steady_clock::time_point at_ns(std::uint64_t ns) {
     return steady_clock::time_point(
         std::chrono::duration_cast<steady_clock::duration>(std::chrono::nanoseconds(ns)));
 }
-
-/// The schedule every worker follows. Written by the main thread before the workers are let go
-/// (the latch orders it), read-only after that except stop/stop_ns.
-struct plan {
-    std::uint64_t start_ns = 0;    ///< the clock starts (warm-up begins)
-    std::uint64_t warm_end_ns = 0; ///< the measured window begins
-    std::uint64_t end_ns = 0;      ///< the measured window ends; no sends after it
-    std::uint64_t grace_ns = 0;   ///< replies owed at the end are awaited this long, then in flight
-    std::uint64_t timeout_ns = 0; ///< UDP: a datagram unanswered this long is lost
-    double period_ns = 0;         ///< --rate: time between a connection's sends; 0 unpaced
-    double phase_ns = 0;          ///< --rate: offset between successive connections
-    std::atomic<bool> stop{false};         ///< a signal ended the run early
-    std::atomic<std::uint64_t> stop_ns{0}; ///< when
-    std::atomic<bool> hurry{false};        ///< a further signal: skip the grace, report now
-    bool abort = false;                    ///< connecting failed: do not start
-};
-
-/// What one worker counted. Plain values, one writer (the worker's thread).
-struct tally {
-    // A message is counted when it is sent in the measured window, and then it is exactly one of
-    // received, lost or in flight: sent = messages + lost + in_flight.
-    std::uint64_t sent = 0;
-    std::uint64_t messages = 0; ///< received
-    std::uint64_t bytes = 0;
-    std::uint64_t errors = 0;
-    std::uint64_t mismatches = 0; ///< any reply, warm-up included: a wrong byte is never right
-    std::uint64_t lost = 0;       ///< UDP: timed out; TCP: owed when its connection failed
-    std::uint64_t in_flight = 0;  ///< still owed when the run ended (after the grace)
-    std::uint64_t late = 0;
-    histogram latency;
-    histogram handshake; ///< TLS: each connection's handshake
-};
 
 /// One connection (or UDP socket) and its messages in flight. Touched by its worker only.
 struct connection {
@@ -134,7 +98,11 @@ struct connection {
 class worker {
 public:
     worker(const options& opts, const payload_pattern& pattern, plan& schedule, tls_client* tls)
-        : opts_(opts), pattern_(pattern), plan_(schedule), tls_(tls), io_(1) {}
+        : opts_(opts), pattern_(pattern), plan_(schedule), tls_(tls), io_(1) {
+        if (opts.reconnect) {
+            reconnect_.emplace(io_, opts, pattern, schedule, tls, result, progress);
+        }
+    }
 
     /// The connections' progress for the terminal's progress line. Thread safe.
     std::atomic<std::uint64_t> progress{0};
@@ -142,9 +110,14 @@ public:
     std::string failure; ///< the first connect failure
     std::string refusal; ///< TLS: the first session the server refused after the handshake
     bool out_of_descriptors = false; ///< it was the process's descriptor limit (EMFILE)
+    bool out_of_ports = false;       ///< --reconnect: no local port was free (EADDRNOTAVAIL)
     std::exception_ptr crashed;      ///< a coroutine that threw (a bug)
 
     void add(std::size_t id) {
+        if (reconnect_) {
+            reconnect_->add(id);
+            return;
+        }
         std::size_t window = opts_.pipeline;
         std::size_t buffer =
             opts_.udp ? std::max<std::size_t>(opts_.size + 1, 2048)
@@ -154,6 +127,16 @@ public:
 
     /// Opens every connection (in parallel, bounded by --timeout). Call from the worker thread.
     void connect_all(const tcp::endpoint& target) {
+        if (reconnect_) {
+            // Each slot's first connection, uncounted, before the clock.
+            reconnect_->prime(target);
+            io_.run();
+            io_.restart();
+            failure = reconnect_->failure.empty() ? reconnect_->refusal : reconnect_->failure;
+            crashed = reconnect_->crashed;
+            collect();
+            return;
+        }
         for (auto& c : conns_) {
             asio::co_spawn(io_, connect_one(*c, target), [this](std::exception_ptr e) {
                 if (e && !crashed) {
@@ -172,7 +155,17 @@ public:
 
     /// Runs the load until the plan's end and the grace. Call from the worker thread.
     void run() {
-        live_ = conns_.size();
+        live_ = conns_.size() + (reconnect_ ? reconnect_->size() : 0);
+        for (std::size_t i = 0; reconnect_ && i < reconnect_->size(); ++i) {
+            asio::co_spawn(io_, reconnect_->run(i), [this](std::exception_ptr e) {
+                if (--live_ == 0) {
+                    tick_.cancel();
+                }
+                if (e && !crashed) {
+                    crashed = e;
+                }
+            });
+        }
         for (auto& c : conns_) {
             auto loop = opts_.udp ? udp_connection(*c)
                         : tls_    ? tls_connection(*c)
@@ -193,9 +186,19 @@ public:
             }
         });
         io_.run();
+        collect();
     }
 
 private:
+    /// --reconnect: what the slots met, as the other modes report it.
+    void collect() {
+        if (reconnect_) {
+            refusal = refusal.empty() ? reconnect_->refusal : refusal;
+            out_of_descriptors = out_of_descriptors || reconnect_->out_of_descriptors;
+            out_of_ports = out_of_ports || reconnect_->out_of_ports;
+        }
+    }
+
     asio::awaitable<void> connect_one(connection& c, tcp::endpoint target) {
         boost::system::error_code ec;
         if (opts_.udp) {
@@ -272,13 +275,9 @@ private:
         }
     }
 
-    bool in_window(std::uint64_t now) const noexcept {
-        return now >= plan_.warm_end_ns && now < plan_.end_ns;
-    }
+    bool in_window(std::uint64_t now) const noexcept { return plan_.in_window(now); }
 
-    bool stopping(std::uint64_t now) const noexcept {
-        return now >= plan_.end_ns || plan_.stop.load(std::memory_order_relaxed);
-    }
+    bool stopping(std::uint64_t now) const noexcept { return plan_.stopping(now); }
 
     std::uint64_t intended_time(const connection& c, std::uint64_t k) const noexcept {
         return plan_.start_ns +
@@ -726,7 +725,7 @@ private:
     /// The effective end: the plan's, or the stop signal's if earlier.
     std::uint64_t end_ns() const noexcept {
         auto end = plan_.end_ns;
-        if (plan_.stop.load(std::memory_order_relaxed)) {
+        if (plan_.stop.load(std::memory_order_acquire)) {
             end = std::min(end, plan_.stop_ns.load(std::memory_order_relaxed));
         }
         return end;
@@ -762,6 +761,9 @@ private:
                     c->timer.cancel();
                 }
             }
+            if (reconnect_) {
+                reconnect_->check(now, abandon_); // its cycles are never idle: no wake at the end
+            }
             auto next = now + period;
             if (!ended) {
                 next = std::min(next, end);
@@ -780,9 +782,10 @@ private:
     std::string target_name_; ///< TLS: "HOST:PORT" for a refusal
     asio::io_context io_;
     std::vector<std::unique_ptr<connection>> conns_;
-    asio::steady_timer tick_{io_}; ///< the watchdog's; poke() cancels it
-    std::size_t live_ = 0;         ///< connections still running
-    bool abandon_ = false;         ///< the grace is over (or hurried): connections end now
+    std::optional<reconnect_traffic> reconnect_; ///< --reconnect: the slots (conns_ is empty)
+    asio::steady_timer tick_{io_};               ///< the watchdog's; poke() cancels it
+    std::size_t live_ = 0;                       ///< connections still running
+    bool abandon_ = false; ///< the grace is over (or hurried): connections end now
 };
 
 tcp::endpoint resolve_target(const options& opts) {
@@ -845,8 +848,7 @@ void supervise(plan& schedule, std::vector<std::unique_ptr<worker>>& workers, as
                 break; // the workers are done
             }
             if (!schedule.stop.load(std::memory_order_relaxed)) {
-                schedule.stop_ns.store(now_ns(), std::memory_order_relaxed);
-                schedule.stop.store(true, std::memory_order_relaxed);
+                schedule.stop_at(now_ns());
                 tick.cancel();
             } else {
                 schedule.hurry.store(true, std::memory_order_relaxed);
@@ -871,6 +873,25 @@ void supervise(plan& schedule, std::vector<std::unique_ptr<worker>>& workers, as
                      ": Too many open files (this process may open " +
                      std::to_string(limit.rlim_cur) +
                      " descriptors, a local limit: raise it with ulimit -n)");
+}
+
+/// --reconnect: no local port was free for another connection (exit 71, after the report).
+[[noreturn]] void out_of_ports(const tcp::endpoint& target) {
+    std::string range = "?";
+    if (std::FILE* file = std::fopen("/proc/sys/net/ipv4/ip_local_port_range", "r")) {
+        unsigned low = 0, high = 0;
+        if (std::fscanf(file, "%u %u", &low, &high) == 2) {
+            range = std::to_string(low) + "-" + std::to_string(high);
+        }
+        std::fclose(file);
+    }
+    throw os_failure("cannot open more connections to " +
+                     format_endpoint(target.address(), target.port()) +
+                     ": Cannot assign requested address (no free local port in "
+                     "net.ipv4.ip_local_port_range " +
+                     range +
+                     ": each stays in TIME_WAIT for 60 s after its close; a local limit: widen "
+                     "the range, or let connects reuse them with net.ipv4.tcp_tw_reuse)");
 }
 
 } // namespace
@@ -931,11 +952,13 @@ summary run_load(const options& opts) {
     connected.wait();
     std::string failure;
     bool descriptors = false;
+    bool ports = false;
     for (auto& w : workers) {
         if (failure.empty() && !w->failure.empty()) {
             failure = w->failure;
         }
         descriptors = descriptors || w->out_of_descriptors;
+        ports = ports || w->out_of_ports;
     }
     // Caught from the start of the clock until the report is out: a second Ctrl-C (or the
     // signal `timeout` sends to the process group as well) must not kill it before it reports.
@@ -954,6 +977,9 @@ summary run_load(const options& opts) {
         if (descriptors) {
             out_of_descriptors(opts, target);
         }
+        if (ports) {
+            out_of_ports(target);
+        }
         throw unavailable_error(failure);
     }
     supervise(schedule, workers, io, signals, tick);
@@ -963,10 +989,11 @@ summary run_load(const options& opts) {
 
     summary s;
     s.mode = "load";
-    s.protocol = opts.udp ? "udp" : opts.tls.enabled ? "tls" : "tcp";
+    s.protocol = protocol_name(opts);
     s.target = format_endpoint(target.address(), target.port());
     s.connections = opts.connections;
     s.size = opts.size;
+    s.reconnect = opts.reconnect;
     auto end = schedule.end_ns;
     if (schedule.stop.load()) {
         end = std::min(end, schedule.stop_ns.load());
@@ -988,8 +1015,12 @@ summary run_load(const options& opts) {
         s.mismatches += t.mismatches;
         s.lost += t.lost;
         s.in_flight += t.in_flight;
+        s.connections_made += t.connections_made;
         s.latency.merge(t.latency);
         s.handshake.merge(t.handshake);
+        s.connect.merge(t.connect);
+        descriptors = descriptors || w->out_of_descriptors;
+        ports = ports || w->out_of_ports;
     }
     print_load(opts, s);
     // The run is over and reported: a signal from now on (Ctrl-C still held, `timeout` again)
@@ -1000,6 +1031,13 @@ summary run_load(const options& opts) {
     sigaddset(&held, SIGINT);
     sigaddset(&held, SIGTERM);
     ::pthread_sigmask(SIG_BLOCK, &held, nullptr);
+    // --reconnect met a local limit mid-run: the report so far is out; now say which.
+    if (ports) {
+        out_of_ports(target);
+    }
+    if (descriptors) {
+        out_of_descriptors(opts, target);
+    }
     return s;
 }
 
@@ -1015,10 +1053,23 @@ void print_load(const options& opts, const summary& s) {
             .add("received", s.messages)
             .add("lost", s.lost)
             .add("in_flight", s.in_flight);
+        if (s.reconnect) {
+            add_reconnect_fields(object, s);
+        }
         write_out(object.str() + "\n");
         return;
     }
     char head[256];
+    if (s.reconnect) {
+        std::snprintf(head, sizeof head,
+                      "load %s %s: %llu connections at a time, each closed after one %zu B echo "
+                      "and opened again, %u thread%s\n",
+                      s.protocol.c_str(), s.target.c_str(),
+                      static_cast<unsigned long long>(s.connections), opts.size, opts.threads,
+                      opts.threads == 1 ? "" : "s");
+        write_out(head + format_load_text(s));
+        return;
+    }
     std::snprintf(
         head, sizeof head, "load %s %s: %llu %s, %zu B messages, pipeline %u, %u thread%s%s\n",
         s.protocol.c_str(), s.target.c_str(), static_cast<unsigned long long>(s.connections),

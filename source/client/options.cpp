@@ -86,7 +86,11 @@ po::options_description load_options() {
         "messages per second in total, latency taken from each intended send time "
         "(default 0: as fast as replies allow)")("threads,T", value("N"),
                                                  "io_context threads (default 1)")(
-        "warmup,w", value("SECONDS"), "unmeasured time before the measurement (default 0)");
+        "warmup,w", value("SECONDS"), "unmeasured time before the measurement (default 0)")(
+        "reconnect",
+        "each connection sends one message, reads its echo, closes and connects again: the rate "
+        "of new connections (TCP connect and TLS handshake timed apart); not with --udp, "
+        "--pipeline or --rate");
     return load;
 }
 
@@ -366,6 +370,24 @@ parse_result parse_options(int argc, const char* const argv[]) {
             // Each connection is a closed loop: one message, its echo, the next.
             throw usage_error("--pipeline and --rate need a TCP or UDP --connect, not a "
                               "WebSocket URL");
+        }
+        opts.reconnect = vm.count("reconnect") > 0;
+        // One message per connection, sent as soon as it is connected: nothing to pipeline or
+        // pace (a paced reconnect would need its connects at intended times: not built).
+        if (opts.reconnect && opts.udp) {
+            throw usage_error("--reconnect needs TCP: it cannot be used with --udp");
+        }
+        if (opts.reconnect && opts.pipeline > 1) {
+            throw usage_error("--reconnect sends one message per connection: it cannot be used "
+                              "with --pipeline " +
+                              std::to_string(opts.pipeline));
+        }
+        if (opts.reconnect && opts.websocket.enabled) {
+            throw usage_error("--reconnect needs a TCP or TLS --connect, not a WebSocket URL");
+        }
+        if (opts.reconnect && opts.rate > 0) {
+            throw usage_error("--reconnect cannot be used with --rate (each connection follows "
+                              "the last as soon as it is closed)");
         }
         break;
     }

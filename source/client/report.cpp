@@ -84,6 +84,16 @@ double us(std::uint64_t nanoseconds) {
     return static_cast<double>(nanoseconds) / 1000.0;
 }
 
+/// p50, p90, p99 and max of h in microseconds.
+json_object percentiles(const histogram& h) {
+    json_object object;
+    object.add("p50", us(h.percentile(50)))
+        .add("p90", us(h.percentile(90)))
+        .add("p99", us(h.percentile(99)))
+        .add("max", us(h.max()));
+    return object;
+}
+
 } // namespace
 
 json_object to_json(const summary& s) {
@@ -111,14 +121,16 @@ json_object to_json(const summary& s) {
         .add("mb_per_sec", per_second(s.bytes, s.seconds) / 1e6)
         .add("latency_us", latency);
     if (s.handshake.count() > 0) {
-        json_object handshake;
-        handshake.add("p50", us(s.handshake.percentile(50)))
-            .add("p90", us(s.handshake.percentile(90)))
-            .add("p99", us(s.handshake.percentile(99)))
-            .add("max", us(s.handshake.max()));
-        object.add("handshake_us", handshake);
+        object.add("handshake_us", percentiles(s.handshake));
     }
     return object;
+}
+
+void add_reconnect_fields(json_object& object, const summary& s) {
+    object.add("reconnect", true)
+        .add("connections_made", s.connections_made)
+        .add("connections_per_second", per_second(s.connections_made, s.seconds))
+        .add("connect_us", percentiles(s.connect));
 }
 
 std::string format_ms(double nanoseconds) {
@@ -130,6 +142,12 @@ std::string format_ms(double nanoseconds) {
 std::string format_load_text(const summary& s) {
     char line[256];
     std::string out;
+    if (s.reconnect) {
+        std::snprintf(line, sizeof line, "%llu connections in %.2f s: %.0f connections/s\n",
+                      static_cast<unsigned long long>(s.connections_made), s.seconds,
+                      per_second(s.connections_made, s.seconds));
+        out += line;
+    }
     std::snprintf(line, sizeof line, "%llu messages in %.2f s: %.0f msg/s, %.2f MB/s\n",
                   static_cast<unsigned long long>(s.messages), s.seconds,
                   per_second(s.messages, s.seconds), per_second(s.bytes, s.seconds) / 1e6);
@@ -150,6 +168,12 @@ std::string format_load_text(const summary& s) {
                   us(h.percentile(50)), us(h.percentile(90)), us(h.percentile(99)),
                   us(h.percentile(99.9)), us(h.max()));
     out += line;
+    if (const auto& c = s.connect; s.reconnect) {
+        std::snprintf(line, sizeof line, "connect us: p50 %.1f  p90 %.1f  p99 %.1f  max %.1f\n",
+                      us(c.percentile(50)), us(c.percentile(90)), us(c.percentile(99)),
+                      us(c.max()));
+        out += line;
+    }
     if (const auto& tls = s.handshake; tls.count() > 0) {
         std::snprintf(line, sizeof line, "handshake us: p50 %.1f  p90 %.1f  p99 %.1f  max %.1f\n",
                       us(tls.percentile(50)), us(tls.percentile(90)), us(tls.percentile(99)),

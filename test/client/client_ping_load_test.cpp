@@ -5,12 +5,23 @@
 #include <boost/test/unit_test.hpp>
 
 #include <chrono>
+#include <cmath>
 #include <csignal>
+#include <cstring>
+#include <fstream>
 #include <optional>
 #include <random>
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "child_process.hpp"
 #include "eventually.hpp"
@@ -43,6 +54,8 @@ public:
         auto value = raw(key).value_or("");
         return value.size() >= 2 ? value.substr(1, value.size() - 2) : value;
     }
+
+    bool flag(const std::string& key) const { return raw(key).value_or("") == "true"; }
 
     double number(const std::string& key) const {
         auto value = raw(key);
@@ -414,4 +427,226 @@ BOOST_AUTO_TEST_CASE(load_over_the_descriptor_limit_names_the_local_limit_and_ex
     BOOST_TEST(r.err.find("ulimit -n") != std::string::npos, r.err);
     BOOST_TEST(r.err.find("64") != std::string::npos, r.err);
     BOOST_TEST(r.err.find('\n') == r.err.size() - 1, "one line: " << r.err);
+}
+
+namespace {
+
+/// p50 <= p90 <= p99 <= max of a percentile object ("connect_us", "latency_us", ...).
+void require_ordered(const json_view& json, const std::string& object) {
+    auto p50 = json.number(object + ".p50");
+    auto p90 = json.number(object + ".p90");
+    auto p99 = json.number(object + ".p99");
+    auto max = json.number(object + ".max");
+    BOOST_TEST((p50 <= p90 && p90 <= p99 && p99 <= max),
+               object << ": " << p50 << " " << p90 << " " << p99 << " " << max);
+}
+
+/// The --reconnect fields agree with each other and with the rest of the report; every echo
+/// was checked, each slot made more than one connection.
+void require_reconnect_report(const json_view& json, double slots, const std::string& what) {
+    BOOST_TEST(json.flag("reconnect"), what);
+    BOOST_TEST(json.number("connections") == slots, what);
+    auto made = json.number("connections_made");
+    BOOST_TEST(made >= 2 * slots, what << ": " << made << " connections for " << slots);
+    // One message per connection: every one begun in the window came back and was closed.
+    BOOST_TEST(json.number("messages") >= made, what);
+    BOOST_TEST(json.number("messages") <= made + slots, what);
+    BOOST_TEST(json.number("bytes") == 64 * json.number("messages"), what);
+    auto expected_rate = made / json.number("seconds");
+    BOOST_TEST(std::abs(json.number("connections_per_second") - expected_rate) <=
+                   0.001 * expected_rate + 0.01,
+               what << ": " << json.number("connections_per_second") << " vs " << expected_rate);
+    BOOST_TEST(json.number("errors") == 0, what);
+    BOOST_TEST(json.number("mismatches") == 0, what);
+    BOOST_TEST(json.number("lost") == 0, what);
+    require_ordered(json, "connect_us");
+    require_ordered(json, "latency_us");
+    require_accounted(json, what);
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(load_reconnect_over_tcp_opens_a_connection_per_echo_and_checks_each) {
+    running_server server(loopback_config());
+    auto before = server.get().counters().connections_accepted;
+    auto r = client({"load", "--connect", at(server.tcp_port()), "--reconnect", "--connections",
+                     "4", "--duration", "0.5", "--json"});
+    BOOST_TEST(r.code == 0, r.err);
+    BOOST_TEST(r.err == "");
+    auto json = parse_json(r.out);
+    require_load_fields(json);
+    BOOST_TEST(json.text("protocol") == "tcp");
+    require_reconnect_report(json, 4, "tcp --reconnect");
+    // The server saw each of them (and each slot's uncounted first one, before the clock).
+    auto accepted = server.get().counters().connections_accepted - before;
+    BOOST_TEST(static_cast<double>(accepted) >= json.number("connections_made") + 4,
+               accepted << " accepted");
+
+    auto text = client({"load", "--connect", at(server.tcp_port()), "--reconnect", "--connections",
+                        "2", "--threads", "2", "--duration", "0.3"});
+    BOOST_TEST(text.code == 0, text.err);
+    BOOST_TEST(text.out.starts_with("load tcp " + at(server.tcp_port()) +
+                                    ": 2 connections at a time, each closed after one 64 B echo "
+                                    "and opened again, 2 threads\n"),
+               text.out);
+    BOOST_TEST(text.out.find(" connections/s\n") != std::string::npos, text.out);
+    BOOST_TEST(text.out.find("\nconnect us: p50 ") != std::string::npos, text.out);
+    BOOST_TEST(text.out.find("\nerrors 0, mismatches 0\n") != std::string::npos, text.out);
+}
+
+BOOST_AUTO_TEST_CASE(load_reconnect_against_an_upper_server_counts_every_mismatch) {
+    running_server server(loopback_config(mode::upper));
+    auto r = client({"load", "--connect", at(server.tcp_port()), "--reconnect", "--connections",
+                     "2", "--duration", "0.3", "--json"});
+    BOOST_TEST(r.code == 1);
+    auto json = parse_json(r.out);
+    // Random bytes hold letters: each echo differs, the uncounted first ones included.
+    BOOST_TEST(json.number("mismatches") >= json.number("messages") + 2);
+    BOOST_TEST(r.err.find("mismatched") != std::string::npos, r.err);
+    auto right = client({"load", "--connect", at(server.tcp_port()), "--reconnect", "--expect",
+                         "upper", "--duration", "0.3", "--json"});
+    BOOST_TEST(right.code == 0, right.err);
+}
+
+BOOST_AUTO_TEST_CASE(load_reconnect_usage_errors_exit_64_naming_both_options) {
+    const std::pair<std::vector<std::string>, std::string> cases[] = {
+        {{"--udp"}, "--reconnect needs TCP: it cannot be used with --udp"},
+        {{"--pipeline", "2"},
+         "--reconnect sends one message per connection: it cannot be used with --pipeline 2"},
+        {{"--rate", "100"},
+         "--reconnect cannot be used with --rate (each connection follows "
+         "the last as soon as it is closed)"},
+    };
+    for (const auto& [extra, line] : cases) {
+        std::vector<std::string> args{"load", "--reconnect"};
+        args.insert(args.end(), extra.begin(), extra.end());
+        auto r = client(args);
+        BOOST_TEST(r.code == 64, extra.front());
+        BOOST_TEST(r.out == "");
+        BOOST_TEST(r.err == "echo-client: " + line + "\n");
+    }
+    std::uint16_t port = 0;
+    {
+        running_server gone(loopback_config());
+        port = gone.tcp_port();
+    } // stopped: nobody listens there now
+    // Each slot's first connection is made before the clock, as in the other load modes.
+    auto refused = client({"load", "--reconnect", "--connect", at(port), "--duration", "0.2"});
+    BOOST_TEST(refused.code == 69);
+    BOOST_TEST(refused.out == "");
+    BOOST_TEST(refused.err ==
+               "echo-client: cannot connect to " + at(port) + ": Connection refused\n");
+}
+
+namespace {
+
+/// In a network namespace of its own with loopback up, only 30 local ports (40000-40029) and
+/// no reuse of ports in TIME_WAIT; runs a server there and --reconnect until the ports run
+/// out. Runs in a child process. Empty when all was as it should be, else what was not.
+std::string run_out_of_local_ports_in_a_private_namespace() {
+    if (::unshare(CLONE_NEWNET) != 0) {
+        return std::string("unshare(CLONE_NEWNET): ") + std::strerror(errno);
+    }
+    int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    ifreq up{};
+    std::strncpy(up.ifr_name, "lo", IFNAMSIZ - 1);
+    if (fd < 0 || ::ioctl(fd, SIOCGIFFLAGS, &up) != 0) {
+        return std::string("SIOCGIFFLAGS lo: ") + std::strerror(errno);
+    }
+    up.ifr_flags |= IFF_UP;
+    if (::ioctl(fd, SIOCSIFFLAGS, &up) != 0) {
+        return std::string("SIOCSIFFLAGS lo up: ") + std::strerror(errno);
+    }
+    ::close(fd);
+    // These files are this namespace's own: the host's settings stay as they are.
+    for (auto [file, value] : {std::pair{"/proc/sys/net/ipv4/ip_local_port_range", "40000 40029"},
+                               std::pair{"/proc/sys/net/ipv4/tcp_tw_reuse", "0"}}) {
+        std::ofstream out(file);
+        out << value << "\n";
+        out.close();
+        if (!out) {
+            return std::string("cannot write ") + file;
+        }
+    }
+    running_server server(loopback_config()); // port 0: it takes one of the 30 itself
+    std::string problems;
+    auto expect = [&](bool ok, const std::string& what) {
+        if (!ok) {
+            problems += (problems.empty() ? "" : "; ") + what;
+        }
+    };
+    const std::string line_start = "echo-client: cannot open more connections to " +
+                                   at(server.tcp_port()) + ": Cannot assign requested address (";
+    const std::string named = "net.ipv4.ip_local_port_range 40000-40029";
+    // The ports run out within the run: the report so far, then the line, exit 71.
+    auto r =
+        run_program(ECHO_CLIENT_PATH, {"load", "--connect", at(server.tcp_port()), "--reconnect",
+                                       "--connections", "2", "--duration", "5", "--json"});
+    expect(r.code == 71, "exit " + std::to_string(r.code) + ", not 71: " + r.err);
+    expect(r.err.starts_with(line_start) && r.err.find(named) != std::string::npos &&
+               r.err.find('\n') == r.err.size() - 1,
+           "not the one line naming the port range: " + r.err);
+    auto made = r.out.find("\"connections_made\":");
+    expect(made != std::string::npos && r.out.find("\"errors\":0,") != std::string::npos &&
+               r.out.find("\"mismatches\":0,") != std::string::npos,
+           "no clean report before the line: " + r.out);
+    if (made != std::string::npos) {
+        auto count = std::stoul(r.out.substr(made + 19));
+        expect(count > 0 && count < 30, "connections_made " + std::to_string(count));
+    }
+    // Every port is in TIME_WAIT now: the first connections fail, before any report.
+    auto again = run_program(ECHO_CLIENT_PATH, {"load", "--connect", at(server.tcp_port()),
+                                                "--reconnect", "--duration", "5"});
+    expect(again.code == 71, "again: exit " + std::to_string(again.code) + ": " + again.err);
+    expect(again.out.empty(), "again: a report: " + again.out);
+    expect(again.err.starts_with(line_start), "again: " + again.err);
+    return problems;
+}
+
+struct can_make_network_namespaces {
+    boost::test_tools::assertion_result operator()(boost::unit_test::test_unit_id) const {
+        boost::test_tools::assertion_result result(::geteuid() == 0);
+        result.message() << "needs root, to make a network namespace (unshare --net)";
+        return result;
+    }
+};
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(load_reconnect_out_of_local_ports_reports_then_names_the_range_and_exits_71,
+                     *boost::unit_test::precondition(can_make_network_namespaces{})) {
+    // A child process makes the namespace (this process's network stays as it is); it reports
+    // through a pipe and its exit status.
+    int report[2];
+    BOOST_REQUIRE(::pipe2(report, O_CLOEXEC) == 0);
+    pid_t child = ::fork();
+    BOOST_REQUIRE(child >= 0);
+    if (child == 0) {
+        ::close(report[0]);
+        std::string problems;
+        try {
+            problems = run_out_of_local_ports_in_a_private_namespace();
+        } catch (const std::exception& e) {
+            problems = e.what();
+        }
+        if (!problems.empty()) {
+            [[maybe_unused]] auto n = ::write(report[1], problems.data(), problems.size());
+        }
+        ::_exit(problems.empty() ? 0 : 1);
+    }
+    ::close(report[1]);
+    std::string problems;
+    char buffer[512];
+    for (ssize_t n; (n = ::read(report[0], buffer, sizeof buffer)) > 0;) {
+        problems.append(buffer, static_cast<std::size_t>(n));
+    }
+    ::close(report[0]);
+    int status = 0;
+    BOOST_REQUIRE(::waitpid(child, &status, 0) == child);
+    if (problems.rfind("unshare(CLONE_NEWNET): ", 0) == 0) {
+        BOOST_TEST_MESSAGE("skipped: " << problems << " (a container that forbids namespaces)");
+        return;
+    }
+    BOOST_TEST(problems == "");
+    BOOST_TEST((WIFEXITED(status) && WEXITSTATUS(status) == 0));
 }

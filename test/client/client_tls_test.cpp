@@ -6,6 +6,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
@@ -190,6 +191,53 @@ BOOST_AUTO_TEST_CASE(load_over_tls_reports_handshake_percentiles_and_no_mismatch
     BOOST_TEST(r.out.find("\"messages\":0,") == std::string::npos, r.out);
 }
 
+BOOST_AUTO_TEST_CASE(load_reconnect_over_tls_handshakes_for_every_echo_and_checks_each) {
+    certificates c;
+    tls_server server(c.pki.server_cert, c.pki.server_key);
+    auto r = client({"load", "--connect", server.at(), "--tls", "--tls-ca", c.pki.ca_cert,
+                     "--reconnect", "--connections", "3", "--duration", "0.5", "--json"});
+    BOOST_TEST(r.code == 0, r.err);
+    BOOST_TEST(r.err == "");
+    auto number = [&](const std::string& key) {
+        std::smatch found;
+        BOOST_TEST_REQUIRE(std::regex_search(r.out, found, std::regex(key + "([0-9.]+)")),
+                           "no " << key << " in " << r.out);
+        return std::stod(found[1]);
+    };
+    BOOST_TEST(r.out.find("\"protocol\":\"tls\"") != std::string::npos, r.out);
+    BOOST_TEST(r.out.find("\"reconnect\":true") != std::string::npos, r.out);
+    BOOST_TEST(number("\"connections\":") == 3);
+    auto made = number("\"connections_made\":");
+    BOOST_TEST(made >= 6, "more than one connection per slot: " << made);
+    BOOST_TEST(number("\"messages\":") >= made);
+    BOOST_TEST(number("\"messages\":") <= made + 3);
+    BOOST_TEST(number("\"errors\":") == 0);
+    BOOST_TEST(number("\"mismatches\":") == 0);
+    BOOST_TEST(number("\"lost\":") == 0);
+    auto rate = made / number("\"seconds\":");
+    BOOST_TEST(std::abs(number("\"connections_per_second\":") - rate) <= 0.001 * rate + 0.01);
+    // Each connect time holds its handshake: every percentile is at least the handshake's.
+    std::vector<double> connect, handshake;
+    for (const char* p : {"p50", "p90", "p99", "max"}) {
+        connect.push_back(number("\"connect_us\":\\{[^}]*\"" + std::string(p) + "\":"));
+        handshake.push_back(number("\"handshake_us\":\\{[^}]*\"" + std::string(p) + "\":"));
+    }
+    for (std::size_t i = 0; i < connect.size(); ++i) {
+        BOOST_TEST(connect[i] >= handshake[i], "percentile " << i);
+        if (i > 0) {
+            BOOST_TEST(connect[i - 1] <= connect[i], "connect_us not ordered at " << i);
+            BOOST_TEST(handshake[i - 1] <= handshake[i], "handshake_us not ordered at " << i);
+        }
+    }
+
+    auto text = client({"load", "--connect", server.at(), "--tls", "--tls-ca", c.pki.ca_cert,
+                        "--reconnect", "--connections", "2", "--duration", "0.3"});
+    BOOST_TEST(text.code == 0, text.err);
+    BOOST_TEST(text.out.find(" connections/s\n") != std::string::npos, text.out);
+    BOOST_TEST(text.out.find("\nconnect us: p50 ") != std::string::npos, text.out);
+    BOOST_TEST(text.out.find("\nhandshake us: p50 ") != std::string::npos, text.out);
+}
+
 BOOST_AUTO_TEST_CASE(mutual_tls_serves_a_client_certificate_and_refuses_its_absence) {
     certificates c;
     tls_server server(c.pki.server_cert, c.pki.server_key, {"--tls-client-ca", c.pki.ca_cert});
@@ -215,6 +263,20 @@ BOOST_AUTO_TEST_CASE(mutual_tls_serves_a_client_certificate_and_refuses_its_abse
     BOOST_TEST(load.err.starts_with("echo-client: cannot connect to " + server.at() +
                                     ": TLS handshake failed: "),
                load.err);
+    auto reconnect = client({"load", "--connect", server.at(), "--tls", "--tls-ca", c.pki.ca_cert,
+                             "--reconnect", "--connections", "2", "--duration", "0.2"});
+    BOOST_TEST(reconnect.code == 69);
+    BOOST_TEST(reconnect.out == "");
+    BOOST_TEST(lines_of(reconnect.err).size() == 1u, reconnect.err);
+    BOOST_TEST(reconnect.err.starts_with("echo-client: cannot connect to " + server.at() +
+                                         ": TLS handshake failed: "),
+               reconnect.err);
+    // With the certificate, every one of its connections presents it again.
+    auto with_cert = client({"load", "--connect", server.at(), "--tls", "--tls-ca", c.pki.ca_cert,
+                             "--tls-cert", c.pki.client_cert, "--tls-key", c.pki.client_key,
+                             "--reconnect", "--connections", "2", "--duration", "0.2", "--json"});
+    BOOST_TEST(with_cert.code == 0, with_cert.err);
+    BOOST_TEST(with_cert.out.find("\"errors\":0,") != std::string::npos, with_cert.out);
 }
 
 BOOST_AUTO_TEST_CASE(a_self_signed_server_fails_verification_unless_insecure) {

@@ -76,6 +76,8 @@ BOOST_AUTO_TEST_CASE(ping_and_load_take_their_options) {
     BOOST_TEST(load.warmup == 0.5);
     BOOST_TEST(load.json);
     BOOST_TEST((load.expect == mode::upper));
+    BOOST_TEST(!load.reconnect);
+    BOOST_TEST((*parse({"load", "--reconnect", "--tls"}).run).reconnect);
 }
 
 BOOST_AUTO_TEST_CASE(bad_values_name_the_option_and_the_value) {
@@ -90,6 +92,8 @@ BOOST_AUTO_TEST_CASE(bad_values_name_the_option_and_the_value) {
     BOOST_TEST(usage_message({"load", "--udp", "--size", "4"}) ==
                "invalid value '4' for --size: must be 8 to 65507");
     BOOST_TEST(usage_message({"ping", "extra"}) == "unexpected argument 'extra' (see --help)");
+    BOOST_TEST(usage_message({"ping", "--reconnect"}) ==
+               "unrecognised option '--reconnect' (see --help)");
     // Program_options' own formatting loops forever on a word holding its placeholder.
     BOOST_TEST(usage_message({"--%canonical_option%", "x"}) ==
                "unrecognised option '--%canonical_option%' (see --help)");

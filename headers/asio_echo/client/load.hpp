@@ -14,8 +14,10 @@ namespace asio_echo::client {
 /// prints a progress line on stderr each second. The first SIGINT/SIGTERM ends the run early;
 /// further ones end the grace, and none can cut the report (once it is out, SIGINT and
 /// SIGTERM stay blocked in the calling thread: the process is about to exit with its verdict).
+/// With --reconnect each connection carries one message and is replaced (reconnect.hpp).
 /// Throws unavailable_error when a connection cannot be made, os_failure when the descriptor limit
-/// is reached. Not thread safe: starts and joins its own threads.
+/// is reached or, under --reconnect, no local port is free (mid-run: after printing the report
+/// so far). Not thread safe: starts and joins its own threads.
 summary run_load(const options& opts);
 
 /// Prints s (text or, with --json, one JSON object) on stdout; throws output_error.

@@ -57,6 +57,7 @@ struct options {
     double rate = 0.0;                   ///< load --rate: messages/s in total; 0: unpaced
     unsigned threads = 1;                ///< load --threads: io_context threads
     double warmup = 0.0;                 ///< load --warmup SECONDS, not measured
+    bool reconnect = false;              ///< load --reconnect: a new connection per message
     tls_options tls;                     ///< --tls, --tls-ca, --servername, --insecure, ...
     websocket_options websocket;         ///< --connect ws://HOST:PORT/PATH, wss://...
 

@@ -15,7 +15,7 @@ struct summary {
     std::string mode;              ///< "ping" or "load"
     std::string protocol;          ///< "tcp" or "udp"
     std::string target;            ///< HOST:PORT as connected
-    std::uint64_t connections = 0; ///< connections or UDP sockets used
+    std::uint64_t connections = 0; ///< connections or UDP sockets used (at a time)
     std::uint64_t size = 0;        ///< message size, bytes
     std::uint64_t sent = 0;        ///< messages sent in the measured window
     std::uint64_t messages = 0;    ///< messages echoed and checked in the measured window
@@ -27,6 +27,9 @@ struct summary {
     double seconds = 0;            ///< length of the measured window
     histogram latency;             ///< round-trip times, nanoseconds
     histogram handshake;           ///< TLS handshake times, nanoseconds (empty without TLS)
+    bool reconnect = false;        ///< load --reconnect: one message per connection
+    std::uint64_t connections_made = 0; ///< --reconnect: begun in the window, echoed and closed
+    histogram connect;                  ///< --reconnect: TCP connect + TLS handshake, nanoseconds
 };
 
 /// Builds one JSON object, field by field, in insertion order. Not thread safe.
@@ -56,6 +59,10 @@ std::string json_quote(std::string_view s);
 /// mismatches, msgs_per_sec, mb_per_sec, latency_us {p50, p90, p99, p999, max, min, mean};
 /// over TLS also handshake_us {p50, p90, p99, max}.
 json_object to_json(const summary& s);
+
+/// Adds load --reconnect's fields to a load report: reconnect, connections_made,
+/// connections_per_second, connect_us {p50, p90, p99, max}.
+void add_reconnect_fields(json_object& object, const summary& s);
 
 /// "12.345" milliseconds from nanoseconds, three decimals (as ping(8) prints).
 std::string format_ms(double nanoseconds);
