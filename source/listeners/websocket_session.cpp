@@ -40,10 +40,6 @@ log_limiter upgrade_timeout_lines;
 /// The most of an HTTP request read before the upgrade (header and body).
 constexpr std::size_t request_limit = 16 * 1024;
 
-/// A message buffer larger than this is given back once its message is echoed, so that an
-/// idle connection does not keep the largest message it ever sent.
-constexpr std::size_t kept_capacity = 16 * 1024;
-
 /// The registry's view of a WebSocket session. Once the upgrade is done, ending it is a
 /// closing handshake: going_away() (the drain) and a first close() (the idle sweep) start
 /// Beast's close (1001) beside the read the session waits in, which then ends with the
@@ -187,21 +183,20 @@ asio::awaitable<void, typename Ws::executor_type> echo_messages(Ws& ws, const se
         bump(env.counters.websocket_bytes_out, written);
         bump(env.counters.websocket_messages); // last: a test that sees it sees the bytes too
         message.consume(message.size());
-        if (message.capacity() > kept_capacity) {
-            message.shrink_to_fit();
-        }
+        message.shrink_to_fit(); // an idle connection holds no message buffer
     }
     auto code = handle.leaving() ? static_cast<unsigned>(websocket::close_code::going_away)
                                  : close_code_of(ec, ws.reason());
     bump(env.counters.websocket_closes[websocket_close_index(code)]);
 }
 
-/// Reads the request and upgrades it, or answers it, all within the upgrade deadline; then
-/// echoes messages. Stream is the socket or the TLS stream over it.
+/// Reads the request and upgrades it, or answers it, all within the upgrade deadline. True
+/// when ws is open. A coroutine of its own, so that the request, its parser and buffer are
+/// gone before the connection waits for messages. Stream is the socket or the TLS stream.
 template <class Executor, class Stream, class Handle>
-asio::awaitable<void, Executor> serve(websocket::stream<Stream>& ws,
-                                      tcp_socket_on<Executor>& socket, const session_env& env,
-                                      Handle& handle) {
+asio::awaitable<bool, Executor> upgrade(websocket::stream<Stream>& ws,
+                                        tcp_socket_on<Executor>& socket, const session_env& env,
+                                        Handle& handle) {
     deadline_on<Executor> deadline(socket.get_executor(), env.websocket.handshake_timeout);
     auto timed_out = [&] {
         upgrade_timeout_lines.log(log_level::warn, [&] {
@@ -225,13 +220,14 @@ asio::awaitable<void, Executor> serve(websocket::stream<Stream>& ws,
         http::async_read(ws.next_layer(), buffer, parser, racing<Executor>), deadline);
     handle.reading.store(false, std::memory_order_relaxed);
     if (!read) {
-        co_return timed_out();
+        timed_out();
+        co_return false;
     }
     if (auto [ec, n] = *read; ec) {
         if (ec != http::error::end_of_stream && ec != asio::error::operation_aborted) {
             failed(ec);
         }
-        co_return;
+        co_return false;
     }
     handle.touch();
     auto request = parser.release();
@@ -242,7 +238,7 @@ asio::awaitable<void, Executor> serve(websocket::stream<Stream>& ws,
         if (wrote && !std::get<0>(*wrote)) {
             co_await finish_response(ws.next_layer(), deadline);
         }
-        co_return;
+        co_return false;
     }
 
     ws.read_message_max(env.websocket.max_message);
@@ -263,11 +259,12 @@ asio::awaitable<void, Executor> serve(websocket::stream<Stream>& ws,
     ws.control_callback([&handle](websocket::frame_type, beast::string_view) { handle.touch(); });
     auto accepted = co_await before_deadline(ws.async_accept(request, racing<Executor>), deadline);
     if (!accepted) {
-        co_return timed_out();
+        timed_out();
+        co_return false;
     }
     if (auto [ec] = *accepted; ec) {
         failed(ec); // Beast answered 400 and why
-        co_return;
+        co_return false;
     }
     deadline.cancel();
     handle.opened([&ws] {
@@ -275,7 +272,39 @@ asio::awaitable<void, Executor> serve(websocket::stream<Stream>& ws,
         ws.async_close(websocket::close_code::going_away, [](boost::system::error_code) {});
     });
     handle.touch();
-    co_await echo_messages(ws, env, handle);
+    co_return true;
+}
+
+} // namespace
+
+namespace {
+
+/// The session of one kind. A template on it, so that a ws connection's frame (what an idle
+/// connection holds) carries nothing of TLS.
+template <bool Secure, class Executor>
+asio::awaitable<void, Executor> websocket_session(tcp_socket_on<Executor> socket,
+                                                  const session_env& env) {
+    using socket_type = tcp_socket_on<Executor>;
+    registered_session<socket_type, websocket_handle<socket_type>> handle(socket, env);
+    if (!handle.added()) {
+        co_return; // the server is stopping
+    }
+    if constexpr (Secure) {
+        // The context of now: a reload meanwhile changes the next sessions, not this one.
+        auto context = env.tls->current();
+        websocket::stream<ssl::stream<socket_type&>> ws(socket, *context);
+        if (co_await accept_tls<Executor>(ws.next_layer(), socket, env, handle) &&
+            co_await upgrade<Executor>(ws, socket, env, handle)) {
+            co_await echo_messages(ws, env, handle);
+        }
+    } else {
+        websocket::stream<socket_type&> ws(socket);
+        if (co_await upgrade<Executor>(ws, socket, env, handle)) {
+            co_await echo_messages(ws, env, handle);
+        }
+    }
+    boost::system::error_code ignored;
+    socket.close(ignored);
 }
 
 } // namespace
@@ -283,24 +312,10 @@ asio::awaitable<void, Executor> serve(websocket::stream<Stream>& ws,
 template <class Executor>
 asio::awaitable<void, Executor> run_websocket_session(tcp_socket_on<Executor> socket,
                                                       const session_env& env, bool secure) {
-    using socket_type = tcp_socket_on<Executor>;
-    registered_session<socket_type, websocket_handle<socket_type>> handle(socket, env);
-    if (!handle.added()) {
-        co_return; // the server is stopping
-    }
     if (secure) {
-        // The context of now: a reload meanwhile changes the next sessions, not this one.
-        auto context = env.tls->current();
-        websocket::stream<ssl::stream<socket_type&>> ws(socket, *context);
-        if (co_await accept_tls<Executor>(ws.next_layer(), socket, env, handle)) {
-            co_await serve<Executor>(ws, socket, env, handle);
-        }
-    } else {
-        websocket::stream<socket_type&> ws(socket);
-        co_await serve<Executor>(ws, socket, env, handle);
+        return websocket_session<true>(std::move(socket), env);
     }
-    boost::system::error_code ignored;
-    socket.close(ignored);
+    return websocket_session<false>(std::move(socket), env);
 }
 
 template asio::awaitable<void, context_executor>
