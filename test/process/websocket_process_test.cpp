@@ -18,6 +18,7 @@
 #include "child_process.hpp"
 #include "sd_helpers.hpp"
 #include "test_pki.hpp"
+#include "ws_peer.hpp"
 
 using namespace asio_echo::test;
 using namespace std::chrono_literals;
@@ -237,4 +238,39 @@ BOOST_AUTO_TEST_CASE(bad_websocket_options_exit_64_naming_them) {
         BOOST_TEST(result.err.find(c.line) != std::string::npos, result.err);
         BOOST_TEST(std::count(result.err.begin(), result.err.end(), '\n') == 1, result.err);
     }
+}
+
+BOOST_AUTO_TEST_CASE(passed_sockets_named_ws_and_wss_serve_websocket) {
+    sd::temp_dir dir;
+    test_pki pki(dir.path());
+    sd::bound_socket ws(true, "127.0.0.1");
+    sd::bound_socket wss(true, "127.0.0.1");
+    // As systemd passes the descriptors of sockets with FileDescriptorName=ws and =wss.
+    sd::activated_child server(
+        server_path, {"--threads", "1", "--tls-cert", pki.server_cert, "--tls-key", pki.server_key},
+        {ws.fd, wss.fd}, {"LISTEN_FDS=2", "LISTEN_FDNAMES=ws:wss"});
+    auto line = server.wait_for_stderr_line("listening wss ", 10s);
+    BOOST_REQUIRE_MESSAGE(line, server.err());
+    BOOST_TEST(*line == "notice: listening wss 127.0.0.1:" + std::to_string(wss.port));
+    BOOST_TEST(server.err().find("notice: listening ws 127.0.0.1:" + std::to_string(ws.port)) !=
+               std::string::npos);
+    ws_peer plain(ws.port);
+    plain.send("over a passed socket", true);
+    BOOST_TEST(plain.receive().data == "over a passed socket");
+    ws_peer secure(wss.port, {"/", pki.ca_cert, false, 5000ms});
+    secure.send("and over tls", false);
+    BOOST_TEST(secure.receive().data == "and over tls");
+    server.send_signal(SIGTERM);
+    BOOST_TEST(server.wait_exit(10s).value_or(-1) == 0, server.err());
+}
+
+BOOST_AUTO_TEST_CASE(a_passed_socket_named_wss_without_a_certificate_exits_64_saying_so) {
+    sd::bound_socket wss(true, "127.0.0.1");
+    sd::activated_child server(server_path, {"--threads", "1"}, {wss.fd},
+                               {"LISTEN_FDS=1", "LISTEN_FDNAMES=wss"});
+    auto code = server.wait_exit(10s);
+    BOOST_REQUIRE(code.has_value());
+    BOOST_TEST(*code == 64);
+    BOOST_TEST(server.err() == "echo-server: a socket named 'wss' was passed, but no --tls-cert "
+                               "and --tls-key were given\n");
 }
