@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: BSL-1.0
 // --tls endpoints in process, against a client on OpenSSL itself: exact bytes (all 256 values,
-// 1 MiB in chunks), close_notify as the half-close (everything comes back, then the server's
-// own close_notify), a FIN without it, garbage and silent peers closed within the handshake
-// timeout and counted, mutual TLS with and without a client certificate, a minimum version,
-// a reload that new connections see and open ones survive, a bad reload that keeps the old
-// certificate, and start-up errors naming the file. Certificates are made here (test_pki).
-// Loopback, port 0; every read has a deadline.
+// 1 MiB in chunks), words that arrive with the client's Finished, close_notify as the
+// half-close (everything comes back, then the server's own close_notify), a FIN without it,
+// garbage and silent peers closed within the handshake timeout and counted, mutual TLS with
+// and without a client certificate, a minimum version, a reload that new connections see and
+// open ones survive, a bad reload that keeps the old certificate, and start-up errors naming
+// the file. Certificates are made here (test_pki). Loopback, port 0; every read has a
+// deadline.
 #define BOOST_TEST_MODULE tls
 #include <boost/test/unit_test.hpp>
 
@@ -96,6 +97,18 @@ BOOST_AUTO_TEST_CASE(close_notify_is_the_half_close_and_everything_comes_back_fi
     }
     BOOST_TEST((client.read_until_closed() == expected), "seed 8");
     BOOST_TEST(client.closed_cleanly(), "no close_notify from the server");
+}
+
+BOOST_AUTO_TEST_CASE(words_sent_with_the_handshakes_last_flight_come_back) {
+    // The server reads them with the client's Finished: they wait in OpenSSL, and the socket
+    // shows nothing more.
+    running_server server(tls_config());
+    auto how = verified();
+    how.with_finished = "early words";
+    tls_peer client(server.tls_port(), how);
+    BOOST_REQUIRE_MESSAGE(client.handshake_error().empty(), client.handshake_error());
+    BOOST_TEST(client.version() == "TLSv1.3");
+    BOOST_TEST(client.read_exactly(11) == "early words");
 }
 
 BOOST_AUTO_TEST_CASE(a_fin_without_close_notify_ends_the_session_as_on_tcp) {

@@ -65,10 +65,53 @@ tls_peer::tls_peer(std::uint16_t port, const options& how) {
         SSL_CTX_use_PrivateKey_file(context_, how.key.c_str(), SSL_FILETYPE_PEM);
     }
     ssl_ = SSL_new(context_);
+    if (!how.with_finished.empty()) {
+        handshake_sending_with_finished(how.with_finished);
+        return;
+    }
     SSL_set_fd(ssl_, fd_);
     if (SSL_connect(ssl_) != 1) {
         handshake_error_ = openssl_reason();
     }
+}
+
+void tls_peer::handshake_sending_with_finished(const std::string& words) {
+    // OpenSSL writes into memory, sent only when it waits for the server: the last flight
+    // and the words then leave in one send().
+    BIO* in = BIO_new(BIO_s_mem());
+    BIO* out = BIO_new(BIO_s_mem());
+    SSL_set_bio(ssl_, in, out);
+    auto flush = [&] {
+        char* data = nullptr;
+        long size = BIO_get_mem_data(out, &data);
+        bool sent = size <= 0 || ::send(fd_, data, static_cast<std::size_t>(size), MSG_NOSIGNAL) ==
+                                     static_cast<ssize_t>(size);
+        (void)BIO_reset(out);
+        return sent;
+    };
+    for (int flight = 0; flight < 20; ++flight) {
+        int result = SSL_connect(ssl_);
+        if (result == 1) {
+            std::size_t written = 0;
+            if (SSL_write_ex(ssl_, words.data(), words.size(), &written) != 1 || !flush()) {
+                handshake_error_ = "could not send the words with the last flight";
+            }
+            SSL_set_fd(ssl_, fd_); // from here on OpenSSL uses the socket itself
+            return;
+        }
+        if (SSL_get_error(ssl_, result) != SSL_ERROR_WANT_READ) {
+            handshake_error_ = openssl_reason();
+            return;
+        }
+        char buffer[16384];
+        auto got = flush() ? ::recv(fd_, buffer, sizeof buffer, 0) : -1; // 5 s at most
+        if (got <= 0) {
+            handshake_error_ = "the server closed or went silent during the handshake";
+            return;
+        }
+        BIO_write(in, buffer, static_cast<int>(got));
+    }
+    handshake_error_ = "the handshake did not end in 20 flights";
 }
 
 tls_peer::~tls_peer() {

@@ -20,6 +20,9 @@ public:
         std::string key;                ///< its key
         int max_version = 0;            ///< TLS1_2_VERSION to refuse 1.3; 0: any
         std::string host = "127.0.0.1"; ///< connects to host:port
+        /// Written right after the handshake and sent in the same segment as its last flight
+        /// (TLS 1.3: the client's Finished), so that the server reads both at once.
+        std::string with_finished = {};
     };
 
     /// Connects over TCP (reads and writes time out after 5 s) and handshakes. Throws
@@ -56,6 +59,8 @@ public:
     void shutdown_tcp_send();
 
 private:
+    void handshake_sending_with_finished(const std::string& words);
+
     int fd_ = -1;
     SSL_CTX* context_ = nullptr;
     SSL* ssl_ = nullptr;
