@@ -81,6 +81,27 @@ BOOST_AUTO_TEST_CASE(every_byte_value_and_1_mib_come_back_exactly) {
         [&] { return server.get().counters().tcp_bytes_out == all.size() + big.size(); }, 5s));
 }
 
+BOOST_AUTO_TEST_CASE(an_echo_the_client_cannot_take_at_once_waits_and_comes_back_whole) {
+    // The client writes 16 KiB for each 1 KiB it reads, through a 64 KiB receive buffer: the
+    // echo fills the server's send buffer (4 MiB at most by default, tcp_wmem) and the
+    // server's writes have to wait, so it stops reading (backpressure) until the client has
+    // taken more; 32 MiB make that happen again and again. Every byte must come back, in
+    // order.
+    running_server server(tls_config(mode::upper));
+    tls_peer client(server.tls_port(), verified());
+    BOOST_REQUIRE_MESSAGE(client.handshake_error().empty(), client.handshake_error());
+    auto data = random_bytes(32u << 20, 9);
+    auto back = client.echo_through_full_buffers(data);
+    BOOST_TEST(client.writes_blocked(), "the buffers took all 32 MiB: nothing was proved");
+    for (auto& c : data) {
+        if (c >= 'a' && c <= 'z') {
+            c = static_cast<char>(c - 'a' + 'A');
+        }
+    }
+    BOOST_REQUIRE_EQUAL(back.size(), data.size());
+    BOOST_TEST((back == data), "seed 9");
+}
+
 BOOST_AUTO_TEST_CASE(close_notify_is_the_half_close_and_everything_comes_back_first) {
     running_server server(tls_config(mode::upper));
     tls_peer client(server.tls_port(), verified());

@@ -1,7 +1,12 @@
 // SPDX-License-Identifier: BSL-1.0
 #include "tls_peer.hpp"
 
+#include <algorithm>
+#include <chrono>
 #include <stdexcept>
+
+#include <fcntl.h>
+#include <poll.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -155,6 +160,58 @@ std::string tls_peer::read_exactly(std::size_t n) {
         done += got;
     }
     return data;
+}
+
+std::string tls_peer::echo_through_full_buffers(const std::string& data) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    // Small, but above loopback's MSS (64 KiB): smaller windows stall TCP for seconds.
+    int small = 64 * 1024;
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+    int flags = ::fcntl(fd_, F_GETFL);
+    ::fcntl(fd_, F_SETFL, flags | O_NONBLOCK);
+    std::string back;
+    std::size_t sent = 0;
+    // Reads take less than writes give: the server's echo keeps waiting for us.
+    const std::size_t write_size = 16384;
+    char buffer[1024];
+    while (back.size() < data.size()) {
+        if (std::chrono::steady_clock::now() > deadline) {
+            throw std::runtime_error("tls_peer: echo not back within 30 s, " +
+                                     std::to_string(back.size()) + " of " +
+                                     std::to_string(data.size()) + " bytes");
+        }
+        bool want_write = false;
+        if (sent < data.size()) {
+            // After a block, OpenSSL wants the same bytes again: same start, same length.
+            std::size_t length = std::min(data.size() - sent, write_size);
+            std::size_t written = 0;
+            if (SSL_write_ex(ssl_, data.data() + sent, length, &written) == 1) {
+                sent += written;
+                if (!writes_blocked_) {
+                    continue; // no reading before the first block
+                }
+            } else if (SSL_get_error(ssl_, 0) == SSL_ERROR_WANT_WRITE) {
+                writes_blocked_ = true;
+                want_write = true;
+            } else {
+                throw std::runtime_error("tls_peer: write failed after " + std::to_string(sent) +
+                                         " bytes: " + openssl_reason());
+            }
+        }
+        std::size_t got = 0;
+        if (SSL_read_ex(ssl_, buffer, sizeof buffer, &got) == 1) {
+            back.append(buffer, got);
+            continue;
+        }
+        if (SSL_get_error(ssl_, 0) != SSL_ERROR_WANT_READ) {
+            throw std::runtime_error("tls_peer: read failed after " + std::to_string(back.size()) +
+                                     " bytes: " + openssl_reason());
+        }
+        pollfd ready{fd_, static_cast<short>(POLLIN | (want_write ? POLLOUT : 0)), 0};
+        ::poll(&ready, 1, 100);
+    }
+    ::fcntl(fd_, F_SETFL, flags);
+    return back;
 }
 
 void tls_peer::send_close_notify() {

@@ -47,6 +47,13 @@ public:
     /// Reads exactly n bytes; throws on failure or a close before.
     std::string read_exactly(std::size_t n);
 
+    /// Writes data and reads its echo, through a 64 KiB receive buffer and reading at most
+    /// 1 KiB per write of 16 KiB (none before a write first blocks), so that the echo keeps
+    /// waiting for us. Returns what came back, and in writes_blocked() whether a write
+    /// blocked. Throws on a failure or when 30 s pass.
+    std::string echo_through_full_buffers(const std::string& data);
+    bool writes_blocked() const { return writes_blocked_; }
+
     /// Sends close_notify (TLS's half-close) and nothing else: reading goes on.
     void send_close_notify();
 
@@ -66,6 +73,7 @@ private:
     SSL* ssl_ = nullptr;
     std::string handshake_error_;
     bool closed_cleanly_ = false;
+    bool writes_blocked_ = false;
 };
 
 } // namespace asio_echo::test
