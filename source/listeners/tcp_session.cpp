@@ -12,23 +12,13 @@
 #include "asio_echo/coro.hpp"
 #include "asio_echo/listeners/proxy_session.hpp"
 #include "asio_echo/listeners/registered_session.hpp"
+#include "asio_echo/listeners/thread_buffer.hpp"
 
 namespace asio_echo {
 
 namespace asio = boost::asio;
 
 namespace {
-
-/// This thread's read buffer. A session borrows it only between a read and the write that
-/// echoes it, with no co_await in between, so every session of the thread can share it and
-/// an idle connection holds no buffer at all.
-std::span<char> thread_buffer(std::size_t size) {
-    thread_local std::vector<char> buffer;
-    if (buffer.size() < size) {
-        buffer.resize(size);
-    }
-    return {buffer.data(), size};
-}
 
 /// Reads in a row before a busy session goes back through the reactor, so that one
 /// streaming peer cannot starve the other sessions of its thread.

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: BSL-1.0
 // --tls endpoints in process, against a client on OpenSSL itself: exact bytes (all 256 values,
-// 1 MiB in chunks), close_notify as the half-close (everything comes back, then the server's
-// own close_notify), a FIN without it, garbage and silent peers closed within the handshake
-// timeout and counted, mutual TLS with and without a client certificate, a minimum version,
-// a reload that new connections see and open ones survive, a bad reload that keeps the old
-// certificate, and start-up errors naming the file. Certificates are made here (test_pki).
-// Loopback, port 0; every read has a deadline.
+// 1 MiB in chunks), words that arrive with the client's Finished, close_notify as the
+// half-close (everything comes back, then the server's own close_notify), a FIN without it,
+// garbage and silent peers closed within the handshake timeout and counted, mutual TLS with
+// and without a client certificate, a minimum version, a reload that new connections see and
+// open ones survive, a bad reload that keeps the old certificate, and start-up errors naming
+// the file. Certificates are made here (test_pki). Loopback, port 0; every read has a
+// deadline.
 #define BOOST_TEST_MODULE tls
 #include <boost/test/unit_test.hpp>
 
@@ -80,6 +81,27 @@ BOOST_AUTO_TEST_CASE(every_byte_value_and_1_mib_come_back_exactly) {
         [&] { return server.get().counters().tcp_bytes_out == all.size() + big.size(); }, 5s));
 }
 
+BOOST_AUTO_TEST_CASE(an_echo_the_client_cannot_take_at_once_waits_and_comes_back_whole) {
+    // The client writes 16 KiB for each 1 KiB it reads, through a 64 KiB receive buffer: the
+    // echo fills the server's send buffer (4 MiB at most by default, tcp_wmem) and the
+    // server's writes have to wait, so it stops reading (backpressure) until the client has
+    // taken more; 32 MiB make that happen again and again. Every byte must come back, in
+    // order.
+    running_server server(tls_config(mode::upper));
+    tls_peer client(server.tls_port(), verified());
+    BOOST_REQUIRE_MESSAGE(client.handshake_error().empty(), client.handshake_error());
+    auto data = random_bytes(32u << 20, 9);
+    auto back = client.echo_through_full_buffers(data);
+    BOOST_TEST(client.writes_blocked(), "the buffers took all 32 MiB: nothing was proved");
+    for (auto& c : data) {
+        if (c >= 'a' && c <= 'z') {
+            c = static_cast<char>(c - 'a' + 'A');
+        }
+    }
+    BOOST_REQUIRE_EQUAL(back.size(), data.size());
+    BOOST_TEST((back == data), "seed 9");
+}
+
 BOOST_AUTO_TEST_CASE(close_notify_is_the_half_close_and_everything_comes_back_first) {
     running_server server(tls_config(mode::upper));
     tls_peer client(server.tls_port(), verified());
@@ -96,6 +118,18 @@ BOOST_AUTO_TEST_CASE(close_notify_is_the_half_close_and_everything_comes_back_fi
     }
     BOOST_TEST((client.read_until_closed() == expected), "seed 8");
     BOOST_TEST(client.closed_cleanly(), "no close_notify from the server");
+}
+
+BOOST_AUTO_TEST_CASE(words_sent_with_the_handshakes_last_flight_come_back) {
+    // The server reads them with the client's Finished: they wait in OpenSSL, and the socket
+    // shows nothing more.
+    running_server server(tls_config());
+    auto how = verified();
+    how.with_finished = "early words";
+    tls_peer client(server.tls_port(), how);
+    BOOST_REQUIRE_MESSAGE(client.handshake_error().empty(), client.handshake_error());
+    BOOST_TEST(client.version() == "TLSv1.3");
+    BOOST_TEST(client.read_exactly(11) == "early words");
 }
 
 BOOST_AUTO_TEST_CASE(a_fin_without_close_notify_ends_the_session_as_on_tcp) {

@@ -13,6 +13,7 @@
 #include <csignal>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
@@ -237,14 +238,24 @@ BOOST_AUTO_TEST_CASE(the_readmes_front_end_snippets_are_lines_of_the_tested_exam
     auto readme = read_file(std::string(PROJECT_SOURCE_DIR) + "/README.md");
     auto haproxy = trimmed_lines(read_file(examples_dir + "/haproxy/haproxy.cfg"));
     auto nginx = trimmed_lines(read_file(examples_dir + "/nginx/echo-stream.conf"));
-    std::size_t blocks = 0;
-    for (auto at = readme.find("\n```\n"); at != std::string::npos;) {
-        auto end = readme.find("\n```\n", at + 5);
-        if (end == std::string::npos) {
-            break;
+    // Every fenced block, with or without a language after its opening fence.
+    std::vector<std::string> fenced;
+    std::optional<std::string> open;
+    std::istringstream in(readme);
+    for (std::string line; std::getline(in, line);) {
+        if (line.rfind("```", 0) == 0) {
+            if (open) {
+                fenced.push_back(*open);
+                open.reset();
+            } else {
+                open.emplace();
+            }
+        } else if (open) {
+            *open += line + "\n";
         }
-        auto block = readme.substr(at + 5, end - at - 5);
-        at = readme.find("\n```\n", end + 5);
+    }
+    std::size_t blocks = 0;
+    for (const auto& block : fenced) {
         bool is_haproxy = block.rfind("backend ", 0) == 0;
         bool is_nginx = block.find("proxy_pass ") != std::string::npos;
         if (!is_haproxy && !is_nginx) {

@@ -20,6 +20,9 @@ public:
         std::string key;                ///< its key
         int max_version = 0;            ///< TLS1_2_VERSION to refuse 1.3; 0: any
         std::string host = "127.0.0.1"; ///< connects to host:port
+        /// Written right after the handshake and sent in the same segment as its last flight
+        /// (TLS 1.3: the client's Finished), so that the server reads both at once.
+        std::string with_finished = {};
     };
 
     /// Connects over TCP (reads and writes time out after 5 s) and handshakes. Throws
@@ -44,6 +47,13 @@ public:
     /// Reads exactly n bytes; throws on failure or a close before.
     std::string read_exactly(std::size_t n);
 
+    /// Writes data and reads its echo, through a 64 KiB receive buffer and reading at most
+    /// 1 KiB per write of 16 KiB (none before a write first blocks), so that the echo keeps
+    /// waiting for us. Returns what came back, and in writes_blocked() whether a write
+    /// blocked. Throws on a failure or when 30 s pass.
+    std::string echo_through_full_buffers(const std::string& data);
+    bool writes_blocked() const { return writes_blocked_; }
+
     /// Sends close_notify (TLS's half-close) and nothing else: reading goes on.
     void send_close_notify();
 
@@ -56,11 +66,14 @@ public:
     void shutdown_tcp_send();
 
 private:
+    void handshake_sending_with_finished(const std::string& words);
+
     int fd_ = -1;
     SSL_CTX* context_ = nullptr;
     SSL* ssl_ = nullptr;
     std::string handshake_error_;
     bool closed_cleanly_ = false;
+    bool writes_blocked_ = false;
 };
 
 } // namespace asio_echo::test

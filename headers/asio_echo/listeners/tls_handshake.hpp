@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: BSL-1.0
 #pragma once
-// The server's side of a TLS handshake over Asio's ssl::stream, raced against
-// --tls-handshake-timeout, counted and logged: the first step of a wss session.
+// How a server's TLS handshake ended, counted and logged the same way for every TLS session
+// (--tls on OpenSSL's socket BIO, wss on Asio's ssl::stream under Beast's websocket::stream),
+// and the wss one over ssl::stream, raced against --tls-handshake-timeout.
 
 #include <atomic>
 #include <string>
