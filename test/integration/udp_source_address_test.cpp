@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "eventually.hpp"
 #include "net.hpp"
 #include "server_fixture.hpp"
 
@@ -156,6 +157,25 @@ std::string make_namespace_with_two_v6_addresses() {
         }
     }
     ::close(fd);
+    // The kernel takes an address for use a moment after it was added (its duplicate address
+    // detection, skipped on loopback, is still scheduled): wait until each can be bound.
+    for (const char* text : {"2001:db8::1", "2001:db8::2"}) {
+        sockaddr_in6 address{};
+        address.sin6_family = AF_INET6;
+        ::inet_pton(AF_INET6, text, &address.sin6_addr);
+        bool usable = eventually(
+            [&] {
+                int probe = ::socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+                bool bound = probe >= 0 && ::bind(probe, reinterpret_cast<sockaddr*>(&address),
+                                                  sizeof address) == 0;
+                ::close(probe);
+                return bound;
+            },
+            std::chrono::milliseconds(5000));
+        if (!usable) {
+            return std::string(text) + " not usable 5 s after it was added";
+        }
+    }
     return {};
 }
 
