@@ -1034,8 +1034,12 @@ BOOST_AUTO_TEST_CASE(installed_deb_serves_port_7_under_a_booted_systemd) {
     BOOST_REQUIRE_MESSAGE(take_over.code == 0,
                           "systemctl start echo-server-standalone: " << take_over.err);
     BOOST_TEST(box.property("echo-server-standalone.service", "ActiveState") == "active");
-    BOOST_TEST(box.property("echo-server.socket", "ActiveState") == "inactive");
-    BOOST_TEST(box.property("echo-server.service", "ActiveState") == "inactive");
+    // The conflicting units' stop jobs are of the same transaction, but `systemctl start`
+    // waits only for the start: they may still be running when it returns.
+    BOOST_TEST(eventually(
+        10s, [&] { return box.property("echo-server.socket", "ActiveState") == "inactive"; }));
+    BOOST_TEST(eventually(
+        10s, [&] { return box.property("echo-server.service", "ActiveState") == "inactive"; }));
     std::uint16_t standalone_port = 0;
     BOOST_TEST(eventually(10s,
                           [&] {
