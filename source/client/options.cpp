@@ -34,8 +34,7 @@ po::options_description common_options() {
         "the echo service (default 127.0.0.1:9999; names are resolved; IPv6 as [::1]:PORT), or"
         " a WebSocket URL ws://HOST[:PORT]/PATH or wss://... (messages instead of a stream)")(
         "deflate", "WebSocket: offer permessage-deflate (compressed messages, if the server"
-                   " agrees)")(
-        "udp,u", "use UDP datagrams (default TCP)")(
+                   " agrees)")("udp,u", "use UDP datagrams (default TCP)")(
         "timeout,t", value("SECONDS"),
         "how long to wait to connect or for a reply; decimals allowed (default 5 over TCP, "
         "1 per UDP try)")("json", "print one JSON object on stdout")(

@@ -13,10 +13,9 @@ using namespace asio_echo::test;
 
 namespace {
 
-const char* const scripts[] = {"suite",           "thread-models",
-                               "scrape-overhead", "client_vs_loadgen",
-                               "tls-vs-nginx",    "tls-idle-memory",
-                               "websocket-vs-peers"};
+const char* const scripts[] = {
+    "suite",        "thread-models",   "scrape-overhead",   "client_vs_loadgen",
+    "tls-vs-nginx", "tls-idle-memory", "websocket-vs-peers"};
 
 std::string script_path(const std::string& name) {
     return std::string(PROJECT_SOURCE_DIR) + "/bench/" + name;
