@@ -25,6 +25,7 @@
 
 #include "child_process.hpp"
 #include "eventually.hpp"
+#include "in_child.hpp"
 #include "posix_echo.hpp"
 #include "server_fixture.hpp"
 
@@ -603,50 +604,17 @@ std::string run_out_of_local_ports_in_a_private_namespace() {
     return problems;
 }
 
-struct can_make_network_namespaces {
-    boost::test_tools::assertion_result operator()(boost::unit_test::test_unit_id) const {
-        boost::test_tools::assertion_result result(::geteuid() == 0);
-        result.message() << "needs root, to make a network namespace (unshare --net)";
-        return result;
-    }
-};
-
 } // namespace
 
 BOOST_AUTO_TEST_CASE(load_reconnect_out_of_local_ports_reports_then_names_the_range_and_exits_71,
                      *boost::unit_test::precondition(can_make_network_namespaces{})) {
-    // A child process makes the namespace (this process's network stays as it is); it reports
-    // through a pipe and its exit status.
-    int report[2];
-    BOOST_REQUIRE(::pipe2(report, O_CLOEXEC) == 0);
-    pid_t child = ::fork();
-    BOOST_REQUIRE(child >= 0);
-    if (child == 0) {
-        ::close(report[0]);
-        std::string problems;
-        try {
-            problems = run_out_of_local_ports_in_a_private_namespace();
-        } catch (const std::exception& e) {
-            problems = e.what();
-        }
-        if (!problems.empty()) {
-            [[maybe_unused]] auto n = ::write(report[1], problems.data(), problems.size());
-        }
-        ::_exit(problems.empty() ? 0 : 1);
-    }
-    ::close(report[1]);
-    std::string problems;
-    char buffer[512];
-    for (ssize_t n; (n = ::read(report[0], buffer, sizeof buffer)) > 0;) {
-        problems.append(buffer, static_cast<std::size_t>(n));
-    }
-    ::close(report[0]);
-    int status = 0;
-    BOOST_REQUIRE(::waitpid(child, &status, 0) == child);
-    if (problems.rfind("unshare(CLONE_NEWNET): ", 0) == 0) {
-        BOOST_TEST_MESSAGE("skipped: " << problems << " (a container that forbids namespaces)");
+    // A child process makes the namespace (this process's network stays as it is).
+    auto report = run_in_child(run_out_of_local_ports_in_a_private_namespace);
+    if (report.problems.rfind("unshare(CLONE_NEWNET): ", 0) == 0) {
+        BOOST_TEST_MESSAGE("skipped: " << report.problems
+                                       << " (a container that forbids namespaces)");
         return;
     }
-    BOOST_TEST(problems == "");
-    BOOST_TEST((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+    BOOST_TEST(report.problems == "");
+    BOOST_TEST(report.exited_0);
 }
