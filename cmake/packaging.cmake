@@ -67,7 +67,9 @@ install(CODE "
                \"${PROJECT_SOURCE_DIR}/systemd/echo-server.socket\"
                \"${PROJECT_SOURCE_DIR}/systemd/echo-server-metrics.socket\"
                \"${PROJECT_SOURCE_DIR}/systemd/echo-server-proxy.socket\"
-               \"${PROJECT_SOURCE_DIR}/systemd/echo-server-tls.socket\")
+               \"${PROJECT_SOURCE_DIR}/systemd/echo-server-tls.socket\"
+               \"${PROJECT_SOURCE_DIR}/systemd/echo-server-ws.socket\"
+               \"${PROJECT_SOURCE_DIR}/systemd/echo-server-wss.socket\")
 ")
 install(FILES ${PROJECT_SOURCE_DIR}/systemd/echo-server.conf
         DESTINATION ${ASIO_ECHO_CONFIG_DIR})

@@ -40,6 +40,9 @@ log_limiter upgrade_timeout_lines;
 /// The most of an HTTP request read before the upgrade (header and body).
 constexpr std::size_t request_limit = 16 * 1024;
 
+/// What the read of a new message asks Beast for first (see echo_messages).
+constexpr std::size_t first_read = 256;
+
 /// The registry's view of a WebSocket session. Once the upgrade is done, ending it is a
 /// closing handshake: going_away() (the drain) and a first close() (the idle sweep) start
 /// Beast's close (1001) beside the read the session waits in, which then ends with the
@@ -162,8 +165,16 @@ asio::awaitable<void, typename Ws::executor_type> echo_messages(Ws& ws, const se
         }
         // Not marked as reading once leaving: the drain waits for the peer's answer.
         handle.reading.store(!handle.leaving(), std::memory_order_relaxed);
+        // First at most first_read bytes: Beast prepares the buffer before it waits, so an
+        // idle connection holds that much, not its 1,536-byte default. A small message is
+        // whole after it; the rest of a larger one follows.
         std::size_t n = 0;
-        std::tie(ec, n) = co_await ws.async_read(message, nothrow_in_place);
+        std::tie(ec, n) = co_await ws.async_read_some(message, first_read, nothrow_in_place);
+        if (!ec && !ws.is_message_done()) {
+            std::size_t rest = 0;
+            std::tie(ec, rest) = co_await ws.async_read(message, nothrow_in_place);
+            n += rest;
+        }
         handle.reading.store(false, std::memory_order_relaxed);
         if (ec) {
             break;
@@ -183,7 +194,9 @@ asio::awaitable<void, typename Ws::executor_type> echo_messages(Ws& ws, const se
         bump(env.counters.websocket_bytes_out, written);
         bump(env.counters.websocket_messages); // last: a test that sees it sees the bytes too
         message.consume(message.size());
-        message.shrink_to_fit(); // an idle connection holds no message buffer
+        if (message.capacity() > first_read) {
+            message.shrink_to_fit(); // what waits for the next message is first_read bytes
+        }
     }
     auto code = handle.leaving() ? static_cast<unsigned>(websocket::close_code::going_away)
                                  : close_code_of(ec, ws.reason());

@@ -230,7 +230,7 @@ BOOST_AUTO_TEST_CASE(sigterm_with_no_connection_open_exits_0_at_once) {
     auto start = std::chrono::steady_clock::now();
     server.send_signal(SIGTERM);
     auto code = server.wait_exit(5s);
-    BOOST_REQUIRE_MESSAGE(code, "still running 5 s after SIGTERM");
+    BOOST_REQUIRE_MESSAGE(code, "still running 5 s after SIGTERM; its stderr:\n" + server.err());
     BOOST_TEST(*code == 0);
     BOOST_TEST(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() <
                2.0);

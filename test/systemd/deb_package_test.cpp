@@ -171,7 +171,8 @@ BOOST_FIXTURE_TEST_CASE(debhelper_handles_the_units_and_the_conffile, packages_f
     // the administrator had enabled them (debhelper's debian-installed guard); only the
     // socket is enabled on a fresh install.
     for (const char* unit : {"echo-server-standalone.service", "echo-server-metrics.socket",
-                             "echo-server-proxy.socket", "echo-server-tls.socket"}) {
+                             "echo-server-proxy.socket", "echo-server-tls.socket",
+                             "echo-server-ws.socket", "echo-server-wss.socket"}) {
         BOOST_TEST(postinst.find(std::string("if deb-systemd-helper debian-installed '") + unit +
                                  "'; then") != std::string::npos,
                    unit);
@@ -187,7 +188,8 @@ BOOST_FIXTURE_TEST_CASE(debhelper_handles_the_units_and_the_conffile, packages_f
                prerm);
     BOOST_TEST(prerm.find("deb-systemd-invoke stop echo-server-standalone.service "
                           "echo-server-metrics.socket \\\n        echo-server-proxy.socket "
-                          "echo-server-tls.socket") != std::string::npos,
+                          "echo-server-tls.socket echo-server-ws.socket \\\n        "
+                          "echo-server-wss.socket") != std::string::npos,
                prerm);
     // Nothing hand-written calls systemctl but debhelper's daemon-reload.
     std::istringstream lines(scripts);
@@ -215,7 +217,9 @@ BOOST_FIXTURE_TEST_CASE(each_package_holds_its_programs_units_config_and_man_pag
           "./lib/systemd/system/echo-server.socket", "./lib/systemd/system/echo-server@.service",
           "./lib/systemd/system/echo-server-metrics.socket",
           "./lib/systemd/system/echo-server-proxy.socket",
-          "./lib/systemd/system/echo-server-tls.socket", "./etc/echo-server/echo-server.conf",
+          "./lib/systemd/system/echo-server-tls.socket",
+          "./lib/systemd/system/echo-server-ws.socket",
+          "./lib/systemd/system/echo-server-wss.socket", "./etc/echo-server/echo-server.conf",
           "./usr/share/man/man8/echo-server.8.gz", "./usr/share/doc/asio-echo/copyright",
           "./usr/share/doc/asio-echo/changelog.gz"}) {
         BOOST_TEST(holds(server, file), file << " missing from asio-echo");

@@ -101,7 +101,8 @@ BOOST_AUTO_TEST_CASE(install_puts_binaries_units_config_and_man_pages_in_place) 
         BOOST_TEST(service.find("/usr/bin/echo-server") == std::string::npos, name);
     }
     for (const char* socket :
-         {"echo-server-metrics.socket", "echo-server-proxy.socket", "echo-server-tls.socket"}) {
+         {"echo-server-metrics.socket", "echo-server-proxy.socket", "echo-server-tls.socket",
+          "echo-server-ws.socket", "echo-server-wss.socket"}) {
         BOOST_TEST(read_file(units + "/" + socket) == read_file(source_dir + "/systemd/" + socket),
                    socket);
     }

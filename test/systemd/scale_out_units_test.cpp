@@ -12,6 +12,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "child_process.hpp"
@@ -33,6 +34,8 @@ const std::string template_path = source_dir + "/systemd/echo-server@.service";
 const std::string metrics_socket_path = source_dir + "/systemd/echo-server-metrics.socket";
 const std::string proxy_socket_path = source_dir + "/systemd/echo-server-proxy.socket";
 const std::string tls_socket_path = source_dir + "/systemd/echo-server-tls.socket";
+const std::string ws_socket_path = source_dir + "/systemd/echo-server-ws.socket";
+const std::string wss_socket_path = source_dir + "/systemd/echo-server-wss.socket";
 
 /// The directive and section lines of a unit, in order: no comments, no blank lines.
 std::vector<std::string> directives(const std::string& text) {
@@ -120,18 +123,38 @@ BOOST_AUTO_TEST_CASE(tls_socket_passes_a_socket_named_tls_on_port_7443_to_the_ec
     BOOST_TEST(text.find("#   tls-key = /etc/echo-server/tls/key.pem") != std::string::npos);
 }
 
+BOOST_AUTO_TEST_CASE(websocket_sockets_pass_sockets_named_ws_and_wss_to_the_echo_service) {
+    // Both families, as port 7; not enabled by the package (wss needs a certificate first).
+    for (auto [path, port, name] :
+         {std::tuple{ws_socket_path, "[::]:7080", "ws"}, {wss_socket_path, "[::]:7444", "wss"}}) {
+        auto text = read_file(path);
+        BOOST_TEST(directive(text, "ListenStream") == port, path);
+        BOOST_TEST(directive(text, "BindIPv6Only") == "both", path);
+        BOOST_TEST(directive(text, "FileDescriptorName") == name, path);
+        BOOST_TEST(directive(text, "Service") == "echo-server.service", path);
+        BOOST_TEST(directive(text, "Accept") == "<unset>", path);
+        BOOST_TEST(directive(text, "WantedBy") == "sockets.target", path);
+    }
+    // What the wss comment tells an administrator to set is what the server reads.
+    auto wss = read_file(wss_socket_path);
+    BOOST_TEST(wss.find("#   tls-cert = /etc/echo-server/tls/cert.pem") != std::string::npos);
+    BOOST_TEST(wss.find("#   tls-key = /etc/echo-server/tls/key.pem") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(systemd_analyze_verifies_the_template_and_the_metrics_socket,
                      *boost::unit_test::precondition(program_installed{"systemd-analyze"})) {
     temp_dir dir;
-    for (const auto* name : {"echo-server@.service", "echo-server.service", "echo-server.socket",
-                             "echo-server-metrics.socket", "echo-server-proxy.socket",
-                             "echo-server-tls.socket", "echo-server-standalone.service"}) {
+    for (const auto* name :
+         {"echo-server@.service", "echo-server.service", "echo-server.socket",
+          "echo-server-metrics.socket", "echo-server-proxy.socket", "echo-server-tls.socket",
+          "echo-server-ws.socket", "echo-server-wss.socket", "echo-server-standalone.service"}) {
         stage_unit(source_dir, name, server_path, dir);
     }
     child_process verify("/bin/sh", {"-c",
                                      "cd \"$0\" && exec systemd-analyze verify --man=no "
                                      "./echo-server@.service ./echo-server-metrics.socket "
-                                     "./echo-server-proxy.socket ./echo-server-tls.socket",
+                                     "./echo-server-proxy.socket ./echo-server-tls.socket "
+                                     "./echo-server-ws.socket ./echo-server-wss.socket",
                                      dir.path()});
     auto code = verify.wait_exit(60s);
     BOOST_REQUIRE_MESSAGE(code, "systemd-analyze verify did not finish within 60 s");

@@ -749,6 +749,33 @@ void check_tls_socket(const booted_container& box, const std::string& scratch) {
     open.write_all("still open");
     BOOST_TEST(open.read_exactly(10) == "still open");
 
+    // The WebSocket sockets as their comments say (wss with the same certificate), started
+    // with the service stopped: the first client starts it with all four sockets.
+    auto busy_ws = port_in_use(7080);
+    auto busy_wss = port_in_use(7444);
+    if (busy_ws || busy_wss) {
+        BOOST_TEST_MESSAGE("not checking echo-server-ws.socket and echo-server-wss.socket: port "
+                           << (busy_ws ? "7080 (" + *busy_ws : "7444 (" + *busy_wss)
+                           << ") is taken on this host");
+    } else {
+        in_box("systemctl stop echo-server.service; "
+               "systemctl start echo-server-ws.socket echo-server-wss.socket");
+        auto ws = run_program(
+            client_path, {"--connect", "ws://127.0.0.1:7080/", "--timeout", "10", "hello over ws"});
+        BOOST_TEST(ws.code == 0, "echo-client ws://: " << ws.err);
+        BOOST_TEST(ws.out == "hello over ws\n");
+        auto wss = run_program(client_path, {"--connect", "wss://[::1]:7444/", "--tls-ca",
+                                             pki.ca_cert, "--timeout", "10", "hello over wss"});
+        BOOST_TEST(wss.code == 0, "echo-client wss://: " << wss.err);
+        BOOST_TEST(wss.out == "hello over wss\n");
+        for (const char* line : {"listening ws [::]:7080", "listening wss [::]:7444"}) {
+            BOOST_TEST(eventually(10s, [&] { return journal_has(box, line); }),
+                       "no '" << line << "' line in the journal");
+        }
+        check_echo("beside the WebSocket sockets");
+        in_box("systemctl stop echo-server-ws.socket echo-server-wss.socket");
+    }
+
     // Back as installed: no TLS socket, no TLS lines (the standalone service is not given
     // the group); the next step restarts the service.
     in_box("systemctl stop echo-server-tls.socket; sed -i '/^tls-/d' " +
@@ -951,7 +978,8 @@ BOOST_AUTO_TEST_CASE(installed_deb_serves_port_7_under_a_booted_systemd) {
         check_tls_socket(box, dir.path());
         step("checked echo-server-tls.socket: the key readable by ssl-cert only, "
              "SupplementaryGroups=ssl-cert, echo-client --tls verified and echoed, "
-             "systemctl reload rotated the certificate under an open connection");
+             "systemctl reload rotated the certificate under an open connection, "
+             "echo-server-ws.socket and echo-server-wss.socket echoed ws:// and wss://");
     }
 
     // Restart: a new process serves the same sockets.

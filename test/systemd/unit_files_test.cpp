@@ -316,7 +316,8 @@ BOOST_AUTO_TEST_CASE(the_socket_starts_the_service_and_the_standalone_one_exclud
     auto standalone = parse_unit(read_file(standalone_path));
     BOOST_TEST(value(standalone, "Unit.Conflicts") ==
                "echo-server.socket echo-server.service echo-server-metrics.socket "
-               "echo-server-proxy.socket echo-server-tls.socket");
+               "echo-server-proxy.socket echo-server-tls.socket echo-server-ws.socket "
+               "echo-server-wss.socket");
     BOOST_TEST(value(standalone, "Unit.Requires") == "<unset>");
     BOOST_TEST(value(standalone, "Install.WantedBy") == "multi-user.target");
 }
