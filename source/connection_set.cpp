@@ -125,10 +125,10 @@ std::size_t connection_set::close_where(Candidate candidate, Decide decide,
             std::lock_guard inner(mutex_);
             if (live_.count(session) && candidate(*session) && session->is_open() &&
                 decide(*session)) {
-                session->close();
                 if (counter) {
-                    bump(*counter);
+                    bump(*counter); // first: a peer that sees the close finds it counted
                 }
+                session->close();
             }
         });
     }

@@ -27,11 +27,14 @@ boost::asio::io_context& io_pool::next_context() {
     return *contexts_[next_.fetch_add(1, std::memory_order_relaxed) % contexts_.size()];
 }
 
-void io_pool::start() {
+void io_pool::start(std::function<void()> on_start) {
     try {
         for (auto& context : contexts_) {
             for (std::size_t t = 0; t < threads_per_context_; ++t) {
-                threads_.emplace_back([&context] {
+                threads_.emplace_back([&context, on_start] {
+                    if (on_start) {
+                        on_start();
+                    }
                     // Handlers report their own errors; anything escaping is a bug we log
                     // and survive rather than let std::terminate end every connection.
                     for (;;) {

@@ -48,12 +48,18 @@ void lifecycle::start() {
     }
 }
 
-void lifecycle::pool_started() {
+void lifecycle::pool_starting() {
     if (signals_) {
         // From here the caller only waits: leave the signals to the pool threads, which
         // take them in epoll_wait or between handlers. (Under ThreadSanitizer a SIGTERM
         // caught by this thread on its way into wait() was lost, 4 runs in 100.)
         set_stop_signals_blocked(true);
+    }
+}
+
+void lifecycle::pool_thread_started() const {
+    if (signals_) {
+        set_stop_signals_blocked(false);
     }
 }
 

@@ -116,8 +116,8 @@ void server::start() {
     spawn_listeners();
     status_.start();
     schedule_housekeeping();
-    pool_.start();
-    lifecycle_.pool_started();
+    lifecycle_.pool_starting();
+    pool_.start([this] { lifecycle_.pool_thread_started(); });
     log_listening(sockets_);
     // Every listener was listening before the threads started: connections queue until then.
     status_.ready();

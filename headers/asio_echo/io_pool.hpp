@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -37,9 +38,10 @@ public:
     /// The io_context for a new connection: the next one round-robin. Thread safe.
     boost::asio::io_context& next_context();
 
-    /// Starts the threads. Throws std::system_error when a thread cannot be created (the
-    /// threads already started are stopped and joined first). Not thread safe.
-    void start();
+    /// Starts the threads; each calls on_start (if given) before it runs its io_context.
+    /// Throws std::system_error when a thread cannot be created (the threads already
+    /// started are stopped and joined first). Not thread safe.
+    void start(std::function<void()> on_start = {});
 
     /// Lets the threads return once their io_context runs out of work. Thread safe.
     void release() noexcept;

@@ -63,9 +63,15 @@ public:
     /// before the pool starts.
     void start();
 
-    /// After the pool started: the calling thread only waits from here, so it blocks the
-    /// signals and leaves them to the pool threads. Not thread safe.
-    void pool_started();
+    /// Before the pool starts: the calling thread only waits from then on, so it blocks the
+    /// signals, and the pool threads start with them blocked too (they inherit the mask).
+    /// Not thread safe.
+    void pool_starting();
+
+    /// At the start of each pool thread, once it runs: takes the signals from here on.
+    /// (A signal that reached a thread still being set up was lost under ThreadSanitizer;
+    /// until a pool thread runs it stays pending for the process.) Thread safe.
+    void pool_thread_started() const;
 
     /// After the pool's threads returned: unblocks the signals again. Not thread safe.
     void pool_joined();
