@@ -2,9 +2,11 @@
 #include "asio_echo/listeners/websocket_session.hpp"
 
 #include <functional>
+#include <memory>
 #include <span>
 #include <string>
 #include <tuple>
+#include <type_traits>
 
 #include <boost/asio/ssl/stream.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -152,57 +154,6 @@ unsigned close_code_of(const boost::system::error_code& ec, const websocket::clo
     return 1006; // reset, EOF or timeout without a close frame
 }
 
-/// Every message back as one message of its kind, the transform applied, until the peer
-/// closes, an error, or the server asks the session to leave (then close 1001).
-template <class Ws, class Handle>
-asio::awaitable<void, typename Ws::executor_type> echo_messages(Ws& ws, const session_env& env,
-                                                                Handle& handle) {
-    beast::flat_buffer message;
-    boost::system::error_code ec;
-    for (;;) {
-        if (env.connections.draining()) {
-            handle.going_away(); // accepted from the backlog after the others were told
-        }
-        // Not marked as reading once leaving: the drain waits for the peer's answer.
-        handle.reading.store(!handle.leaving(), std::memory_order_relaxed);
-        // First at most first_read bytes: Beast prepares the buffer before it waits, so an
-        // idle connection holds that much, not its 1,536-byte default. A small message is
-        // whole after it; the rest of a larger one follows.
-        std::size_t n = 0;
-        std::tie(ec, n) = co_await ws.async_read_some(message, first_read, nothrow_in_place);
-        if (!ec && !ws.is_message_done()) {
-            std::size_t rest = 0;
-            std::tie(ec, rest) = co_await ws.async_read(message, nothrow_in_place);
-            n += rest;
-        }
-        handle.reading.store(false, std::memory_order_relaxed);
-        if (ec) {
-            break;
-        }
-        handle.touch();
-        bump(env.counters.websocket_bytes_in, n);
-        auto payload = message.data();
-        apply_transform(env.reply, std::span<char>(static_cast<char*>(payload.data()), n));
-        ws.text(ws.got_text()); // text stays text, binary stays binary
-        handle.write_started();
-        auto [write_ec, written] = co_await ws.async_write(payload, nothrow_in_place);
-        handle.write_ended();
-        if (write_ec) {
-            ec = write_ec;
-            break;
-        }
-        bump(env.counters.websocket_bytes_out, written);
-        bump(env.counters.websocket_messages); // last: a test that sees it sees the bytes too
-        message.consume(message.size());
-        if (message.capacity() > first_read) {
-            message.shrink_to_fit(); // what waits for the next message is first_read bytes
-        }
-    }
-    auto code = handle.leaving() ? static_cast<unsigned>(websocket::close_code::going_away)
-                                 : close_code_of(ec, ws.reason());
-    bump(env.counters.websocket_closes[websocket_close_index(code)]);
-}
-
 /// Reads the request and upgrades it, or answers it, all within the upgrade deadline. True
 /// when ws is open. A coroutine of its own, so that the request, its parser and buffer are
 /// gone before the connection waits for messages. Stream is the socket or the TLS stream.
@@ -293,31 +244,93 @@ asio::awaitable<bool, Executor> upgrade(websocket::stream<Stream>& ws,
 namespace {
 
 /// The session of one kind. A template on it, so that a ws connection's frame (what an idle
-/// connection holds) carries nothing of TLS.
+/// connection holds) carries nothing of TLS. Every message goes back as one message of its
+/// kind, the transform applied, until the peer closes, an error, or the server asks the
+/// session to leave (then close 1001). The message loop is this frame's, not a coroutine of
+/// its own: an idle connection holds one frame less.
 template <bool Secure, class Executor>
 asio::awaitable<void, Executor> websocket_session(tcp_socket_on<Executor> socket,
                                                   const session_env& env) {
     using socket_type = tcp_socket_on<Executor>;
+    using ws_type = std::conditional_t<Secure, websocket::stream<ssl::stream<socket_type&>>,
+                                       websocket::stream<socket_type&>>;
     registered_session<socket_type, websocket_handle<socket_type>> handle(socket, env);
     if (!handle.added()) {
         co_return; // the server is stopping
     }
-    if constexpr (Secure) {
-        // The context of now: a reload meanwhile changes the next sessions, not this one.
-        auto context = env.tls->current();
-        websocket::stream<ssl::stream<socket_type&>> ws(socket, *context);
-        if (co_await accept_tls<Executor>(ws.next_layer(), socket, env, handle) &&
-            co_await upgrade<Executor>(ws, socket, env, handle)) {
-            co_await echo_messages(ws, env, handle);
+    // Closed when the frame ends, before the registry forgets the session: whoever sees the
+    // connection count fall finds the connection closed.
+    struct closer {
+        socket_type& socket;
+        ~closer() {
+            boost::system::error_code ignored;
+            socket.close(ignored);
         }
-    } else {
-        websocket::stream<socket_type&> ws(socket);
-        if (co_await upgrade<Executor>(ws, socket, env, handle)) {
-            co_await echo_messages(ws, env, handle);
+    } close_at_end{socket};
+    // wss: the context of now (a reload meanwhile changes the next sessions, not this one).
+    std::shared_ptr<ssl::context> context;
+    auto make_stream = [&]() -> ws_type {
+        if constexpr (Secure) {
+            context = env.tls->current();
+            return ws_type(socket, *context);
+        } else {
+            return ws_type(socket);
+        }
+    };
+    ws_type ws = make_stream();
+    if constexpr (Secure) {
+        if (!co_await accept_tls<Executor>(ws.next_layer(), socket, env, handle)) {
+            co_return;
         }
     }
-    boost::system::error_code ignored;
-    socket.close(ignored);
+    if (!co_await upgrade<Executor>(ws, socket, env, handle)) {
+        co_return;
+    }
+
+    beast::flat_buffer message;
+    boost::system::error_code ec;
+    for (;;) {
+        if (env.connections.draining()) {
+            handle.going_away(); // accepted from the backlog after the others were told
+        }
+        // Not marked as reading once leaving: the drain waits for the peer's answer.
+        handle.reading.store(!handle.leaving(), std::memory_order_relaxed);
+        // First at most first_read bytes: Beast prepares the buffer before it waits, so an
+        // idle connection holds that much, not its 1,536-byte default. A small message is
+        // whole after it; the rest of a larger one follows.
+        std::size_t n = 0;
+        std::tie(ec, n) = co_await ws.async_read_some(message, first_read, nothrow_in_place);
+        if (!ec && !ws.is_message_done()) {
+            std::size_t rest = 0;
+            std::tie(ec, rest) = co_await ws.async_read(message, nothrow_in_place);
+            n += rest;
+        }
+        handle.reading.store(false, std::memory_order_relaxed);
+        if (ec) {
+            break;
+        }
+        handle.touch();
+        bump(env.counters.websocket_bytes_in, n);
+        auto payload = message.data();
+        apply_transform(env.reply, std::span<char>(static_cast<char*>(payload.data()), n));
+        ws.text(ws.got_text()); // text stays text, binary stays binary
+        handle.write_started();
+        auto [write_ec, written] = co_await ws.async_write(payload, nothrow_in_place);
+        handle.write_ended();
+        if (write_ec) {
+            ec = write_ec;
+            break;
+        }
+        bump(env.counters.websocket_bytes_out, written);
+        bump(env.counters.websocket_messages); // last: a test that sees it sees the bytes too
+        message.consume(message.size());
+        if (message.capacity() > first_read) {
+            message.shrink_to_fit(); // what waits for the next message is first_read bytes
+        }
+    }
+    auto code = handle.leaving() ? static_cast<unsigned>(websocket::close_code::going_away)
+                                 : close_code_of(ec, ws.reason());
+    bump(env.counters.websocket_closes[websocket_close_index(code)]);
 }
 
 } // namespace
